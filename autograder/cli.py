@@ -1,0 +1,105 @@
+"""The `course` command: a thin layer that parses arguments and calls one stage per verb."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from autograder.config import ConfigError
+
+app = typer.Typer(
+    help="Author, release, run and grade the transfer-learning lab.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+console = Console()
+err = Console(stderr=True)
+
+ConfigOpt = Annotated[Optional[Path], typer.Option("--config", help="course.yaml (default: found from the current folder).")]
+DataOpt = Annotated[
+    Optional[Path], typer.Option("--data-dir", help="Folder holding cats_and_dogs_filtered/ and the hidden split [env COURSE_DATA_DIR].")
+]
+WeightsOpt = Annotated[
+    Optional[Path], typer.Option("--weights-dir", help="Folder of Keras ImageNet .h5 files [env COURSE_WEIGHTS_DIR].")
+]
+CacheOpt = Annotated[Optional[Path], typer.Option("--cache-dir", help="Decoded-image cache [env COURSE_CACHE_DIR].")]
+ProfileOpt = Annotated[Optional[str], typer.Option("--profile", "-p", help="Budget from course.yaml: smoke, cpu, gpu.")]
+
+
+def _context(config=None, data_dir=None, weights_dir=None, cache_dir=None):
+    from autograder.context import CourseContext  # noqa: PLC0415
+
+    return CourseContext.create(config, data_dir, weights_dir, cache_dir)
+
+
+@app.command()
+def release(
+    check: Annotated[bool, typer.Option("--check", help="Only verify the committed release; exit 1 on drift.")] = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Generate assignments/ (stubs, notebook, public checks) from solutions/."""
+    from autograder import release as stage  # noqa: PLC0415
+
+    ctx = _context(config)
+    problems = stage.main(ctx, check=check)
+    if problems:
+        err.print(f"[red]The release in {ctx.release_dir} has drifted from {ctx.solutions_dir}:[/red]")
+        for problem in problems:
+            err.print(problem, markup=False)
+        raise typer.Exit(1)
+    verb = "is up to date with" if check else "was generated from"
+    console.print(f"{ctx.release_dir.relative_to(ctx.locations.root)} {verb} {ctx.config.paths.solutions}")
+
+
+@app.command()
+def reference(
+    profile: ProfileOpt = None,
+    only: Annotated[Optional[list[str]], typer.Option("--only", help="Run only these variants (repeatable).")] = None,
+    config: ConfigOpt = None,
+    data_dir: DataOpt = None,
+    weights_dir: WeightsOpt = None,
+    cache_dir: CacheOpt = None,
+    verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="Show Keras epoch logs.")] = 0,
+) -> None:
+    """Train the reference solution under a profile and print its accuracy on the hidden split."""
+    from autograder import reference as stage  # noqa: PLC0415
+
+    ctx = _context(config, data_dir, weights_dir, cache_dir)
+    stage.main(ctx, profile, tuple(only) if only else None, console=console, verbose=verbose)
+
+
+@app.command("config")
+def show_config(config: ConfigOpt = None) -> None:
+    """Validate course.yaml and print its parts and profiles."""
+    from autograder.config import find_config, load_config  # noqa: PLC0415
+
+    path = find_config(config)
+    course = load_config(path)
+    console.print(f"[bold]{course.course.title}[/bold] ({path})")
+    for name, part in course.parts.items():
+        console.print(f"  part {name:20s} {part.points:5.1f} pts  {part.module}")
+    for name, prof in course.profiles.items():
+        console.print(f"  profile {name:8s} {prof.description}")
+
+
+def main() -> None:
+    """Entry point: turn expected errors into one clear line and exit code 2."""
+    from autograder.bases import WeightsNotFoundError  # noqa: PLC0415
+    from autograder.data import DataNotFoundError  # noqa: PLC0415
+    from autograder.release import ReleaseError  # noqa: PLC0415
+
+    try:
+        app()
+    except (ConfigError, DataNotFoundError, WeightsNotFoundError, ReleaseError, KeyError) as exc:
+        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
+        err.print(f"error: {message}", style="red", markup=False, highlight=False)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,113 @@
+"""Load `course.yaml` into a `CourseConfig`, with errors that name the file, key path and value."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+
+from autograder.config.models import CourseConfig
+
+CONFIG_ENV = "COURSE_CONFIG"
+CONFIG_NAME = "course.yaml"
+
+
+class ConfigError(ValueError):
+    """`course.yaml` is missing, unreadable or invalid."""
+
+
+def _format_validation_error(path: Path, error: ValidationError) -> str:
+    lines = [f"Invalid course configuration in {path}:"]
+    for item in error.errors():
+        key = ".".join(str(part) for part in item["loc"]) or "<top level>"
+        received = item.get("input")
+        if item["type"] == "extra_forbidden":
+            lines.append(f"  {key}: unknown key. Received: {key}={received!r}")
+        elif item["type"] == "missing":
+            lines.append(f"  {key}: required key is missing")
+        else:
+            lines.append(f"  {key}: {item['msg']}. Received: {key}={received!r}")
+    return "\n".join(lines)
+
+
+def find_config(explicit: str | os.PathLike | None = None) -> Path:
+    """Locate `course.yaml`: an explicit path, `$COURSE_CONFIG`, then the current folder and its parents."""
+    candidate = explicit or os.environ.get(CONFIG_ENV)
+    if candidate:
+        path = Path(candidate).expanduser()
+        if not path.is_file():
+            raise ConfigError(f"Expected a course.yaml file. Received: config={str(path)!r} (not a file)")
+        return path.resolve()
+    here = Path.cwd().resolve()
+    for folder in (here, *here.parents):
+        if (folder / CONFIG_NAME).is_file():
+            return folder / CONFIG_NAME
+    packaged = Path(__file__).resolve().parents[2] / CONFIG_NAME
+    if packaged.is_file():
+        return packaged
+    raise ConfigError(
+        f"No {CONFIG_NAME} found in {here} or its parents. Pass --config or set ${CONFIG_ENV}."
+    )
+
+
+def load_config(path: str | os.PathLike | None = None) -> CourseConfig:
+    """Parse and validate a course file; raise `ConfigError` naming the bad key and value."""
+    file = find_config(path)
+    try:
+        raw = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"Invalid YAML in {file}: {exc}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(
+            f"Expected a mapping at the top level of {file}. Received: {type(raw).__name__}"
+        )
+    try:
+        return CourseConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(_format_validation_error(file, exc)) from None
+
+
+@dataclass(frozen=True)
+class Locations:
+    """Where this machine keeps the course's inputs; each resolved flag > env > course.yaml > default."""
+
+    root: Path
+    data_dir: Path | None
+    weights_dir: Path | None
+    cache_dir: Path
+
+    @property
+    def solutions(self) -> Path:
+        return self.root / "solutions"
+
+
+def _pick(flag: str | os.PathLike | None, env: str, configured: str | None, root: Path) -> Path | None:
+    value = flag or os.environ.get(env) or configured
+    if not value:
+        return None
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else (root / path).resolve()
+
+
+def resolve_locations(
+    config_path: Path,
+    config: CourseConfig,
+    data_dir: str | os.PathLike | None = None,
+    weights_dir: str | os.PathLike | None = None,
+    cache_dir: str | os.PathLike | None = None,
+) -> Locations:
+    """Resolve data, weights and cache folders for this machine."""
+    root = config_path.parent
+    cache = _pick(cache_dir, "COURSE_CACHE_DIR", config.paths.cache_dir, root)
+    if cache is None:
+        xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+        cache = Path(xdg) / "course"
+    return Locations(
+        root=root,
+        data_dir=_pick(data_dir, "COURSE_DATA_DIR", config.paths.data_dir, root),
+        weights_dir=_pick(weights_dir, "COURSE_WEIGHTS_DIR", config.paths.weights_dir, root),
+        cache_dir=cache,
+    )

@@ -1,0 +1,1 @@
+"""Human-readable reports: score and benchmark tables, plots, feedback."""
