@@ -1,0 +1,56 @@
+"""Shared fixtures: the real data and weights (../shared in development and CI), a context, caches."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+
+
+def _dir(env: str, default: Path) -> Path:
+    return Path(os.environ.get(env) or default)
+
+
+DATA_DIR = _dir("COURSE_DATA_DIR", SHARED / "data")
+WEIGHTS_DIR = _dir("COURSE_WEIGHTS_DIR", SHARED / "weights" / "keras")
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    if not (DATA_DIR / "cats_and_dogs_filtered").is_dir():
+        pytest.fail(f"Real data not found in {DATA_DIR}: set COURSE_DATA_DIR (see README)")
+    return DATA_DIR
+
+
+@pytest.fixture(scope="session")
+def weights_dir() -> Path:
+    if not WEIGHTS_DIR.is_dir():
+        pytest.fail(f"Real weights not found in {WEIGHTS_DIR}: set COURSE_WEIGHTS_DIR (see README)")
+    return WEIGHTS_DIR
+
+
+@pytest.fixture(scope="session")
+def cache_dir(tmp_path_factory) -> Path:
+    configured = os.environ.get("COURSE_CACHE_DIR")
+    return Path(configured) if configured else tmp_path_factory.mktemp("course-cache")
+
+
+@pytest.fixture(scope="session")
+def ctx(data_dir, weights_dir, cache_dir):
+    """A context on the repository's course.yaml with the real data and weights, never downloading."""
+    from autograder.context import CourseContext
+
+    return CourseContext.create(REPO / "course.yaml", data_dir, weights_dir, cache_dir, download=False)
+
+
+@pytest.fixture(scope="session")
+def reference_lab(ctx):
+    from autograder.training.lab_modules import load_lab_modules
+
+    return load_lab_modules(ctx.solutions_dir, prefix="reference_tests")
