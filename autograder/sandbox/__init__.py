@@ -1,0 +1,28 @@
+"""The sandbox that runs untrusted student code: limits, isolation, and untrusted read-back.
+
+Run one part of a submission with `run_sandboxed`; read what it left in its output folder
+only through `autograder.sandbox.artifacts`.
+"""
+
+from autograder.sandbox.command import PythonEntry
+from autograder.sandbox.isolation import available_levels, best_level, unavailable_reason
+from autograder.sandbox.limits import GIB, KIB, MIB, Limits
+from autograder.sandbox.result import CapturedOutput, IsolationLevel, IsolationReport, Outcome, SandboxResult
+from autograder.sandbox.runner import run_sandboxed
+
+__all__ = [
+    "GIB",
+    "KIB",
+    "MIB",
+    "CapturedOutput",
+    "IsolationLevel",
+    "IsolationReport",
+    "Limits",
+    "Outcome",
+    "PythonEntry",
+    "SandboxResult",
+    "available_levels",
+    "best_level",
+    "run_sandboxed",
+    "unavailable_reason",
+]
