@@ -4,6 +4,13 @@ Run one part of a submission with `run_sandboxed`; read what it left in its outp
 only through `autograder.sandbox.artifacts`.
 """
 
+from autograder.sandbox.artifacts import (
+    UntrustedArtifactError,
+    list_artifacts,
+    load_keras_model,
+    read_json,
+    read_npz,
+)
 from autograder.sandbox.command import PythonEntry
 from autograder.sandbox.isolation import available_levels, best_level, unavailable_reason
 from autograder.sandbox.limits import GIB, KIB, MIB, Limits
@@ -21,8 +28,13 @@ __all__ = [
     "Outcome",
     "PythonEntry",
     "SandboxResult",
+    "UntrustedArtifactError",
     "available_levels",
     "best_level",
+    "list_artifacts",
+    "load_keras_model",
+    "read_json",
+    "read_npz",
     "run_sandboxed",
     "unavailable_reason",
 ]
