@@ -36,6 +36,10 @@ NAMESPACES_WARNING = (
     "bubblewrap is not installed; isolated with unshare(2) namespaces and a chroot instead "
     "(no seccomp filter). Install bubblewrap for the strongest isolation."
 )
+ROOT_PLAIN_WARNING = (
+    "The plain level is running as root: RLIMIT_NPROC does not bind root, so only the memory "
+    "watchdog stands between a fork bomb and this machine."
+)
 USERNS_WARNING = (
     "Not root: the code ran as `nobody` in a user namespace that maps to your own user; files "
     "your user can read are unreadable to it only where they are outside the sandbox's view."
@@ -127,7 +131,8 @@ def allocate_run_uid() -> int:
 def report_for(level: IsolationLevel, uid: int | None) -> IsolationReport:
     """The `IsolationReport` a run at `level` carries."""
     if level is IsolationLevel.PLAIN:
-        return IsolationReport(level, None, hides_paths=False, blocks_network=False, warnings=(PLAIN_WARNING,))
+        warnings = (PLAIN_WARNING, ROOT_PLAIN_WARNING) if os.geteuid() == 0 else (PLAIN_WARNING,)
+        return IsolationReport(level, None, hides_paths=False, blocks_network=False, warnings=warnings)
     warnings: tuple[str, ...] = ()
     if level is IsolationLevel.NAMESPACES:
         warnings = (NAMESPACES_WARNING,)

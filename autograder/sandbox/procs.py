@@ -19,9 +19,10 @@ _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 @dataclass(frozen=True)
 class ProcInfo:
-    """One process as seen in `/proc`: its parent, group, real user id and resident bytes."""
+    """One process as seen in `/proc`: state, parent, group, real user id and resident bytes."""
 
     pid: int
+    state: str
     ppid: int
     pgrp: int
     uid: int
@@ -44,7 +45,7 @@ def _read(pid: int) -> ProcInfo | None:
         elif line.startswith(b"Threads:"):
             threads = int(line.split()[1])
     try:
-        return ProcInfo(pid, int(fields[1]), int(fields[2]), uid, int(fields[21]) * _PAGE, threads)
+        return ProcInfo(pid, fields[0].decode(), int(fields[1]), int(fields[2]), uid, int(fields[21]) * _PAGE, threads)
     except (IndexError, ValueError):
         return None
 
@@ -95,7 +96,7 @@ def kill_family(root_pid: int, uid: int | None = None, *, rounds: int = 200) -> 
     for _ in range(rounds):
         members = family(root_pid, uid)
         members.pop(os.getpid(), None)
-        alive = [pid for pid in members if _is_alive(pid)]
+        alive = [pid for pid, info in members.items() if info.state not in ("Z", "X")]
         if not alive:
             break
         for pid in alive:
@@ -112,12 +113,3 @@ def _killpg(pgid: int) -> None:
         os.killpg(pgid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError, OSError):
         pass
-
-
-def _is_alive(pid: int) -> bool:
-    """False for processes that are gone or zombies (already dead, waiting to be reaped)."""
-    try:
-        stat = (_PROC / str(pid) / "stat").read_bytes()
-    except OSError:
-        return False
-    return stat[stat.rfind(b")") + 2 : stat.rfind(b")") + 3] not in (b"Z", b"X")

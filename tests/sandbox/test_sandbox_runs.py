@@ -95,7 +95,7 @@ def test_printing_50_megabytes_is_truncated_with_a_note(box):
 
 def test_fork_bomb_is_contained_and_cleaned_up(box):
     if box.level.value == "plain" and __import__("os").geteuid() == 0:
-        pytest.skip("RLIMIT_NPROC does not bind root; the plain level is for unprivileged users (see test_unprivileged)")
+        pytest.skip("RLIMIT_NPROC does not bind root; the plain level as a user is tested in test_sandbox_unprivileged.py")
     marker = f"forkbomb-{uuid.uuid4().hex}"
     code = (
         f"# {marker}\n"

@@ -1,0 +1,94 @@
+"""The sandbox run by an unprivileged user (a TA's or student's machine), tested as `nobody`.
+
+The grader here is root, so these tests start the system Python as `nobody` (65534) and run
+`unprivileged_scenario.py` with it: bubblewrap then uses a user namespace, and the plain level
+relies on `RLIMIT_NPROC` counting that user's processes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from autograder.sandbox import procs
+
+REPO = Path(__file__).resolve().parents[2]
+SYSTEM_PYTHON = "/usr/bin/python3"
+NOBODY = 65534
+
+
+def _skip_reason() -> str | None:
+    if os.geteuid() != 0:
+        return "needs root to start a process as `nobody`"
+    if not os.path.exists(SYSTEM_PYTHON):
+        return f"needs a system Python at {SYSTEM_PYTHON} that `nobody` can run"
+    probe = subprocess.run(
+        [SYSTEM_PYTHON, "-c", "import sys; assert sys.version_info >= (3, 11); sys.path.insert(0, sys.argv[1]); import autograder.sandbox", str(REPO)],
+        user=NOBODY, group=NOBODY, extra_groups=[], capture_output=True, cwd="/",
+    )
+    if probe.returncode != 0:
+        return f"`nobody` cannot import autograder.sandbox with {SYSTEM_PYTHON} (>= 3.11, repo readable): {probe.stderr.decode()[-300:]}"
+    return None
+
+
+@pytest.fixture(scope="module")
+def scenario():
+    reason = _skip_reason()
+    if reason:
+        pytest.skip(reason)
+
+    def run(level: str) -> dict:
+        base = tempfile.mkdtemp(prefix="autograder-unprivileged-")
+        os.chmod(base, 0o755)
+        os.chown(base, NOBODY, NOBODY)
+        try:
+            done = subprocess.run(
+                [SYSTEM_PYTHON, "-I", str(Path(__file__).with_name("unprivileged_scenario.py")), str(REPO), base, level],
+                user=NOBODY, group=NOBODY, extra_groups=[], capture_output=True, cwd="/", timeout=120,
+                env={"PATH": "/usr/bin:/bin", "HOME": base, "LANG": "C.UTF-8"},
+            )
+        finally:
+            shutil.rmtree(base, ignore_errors=True)
+        assert done.returncode == 0, done.stderr.decode()[-2000:]
+        results = json.loads(done.stdout)
+        if "unavailable" in results:
+            pytest.skip(f"`{level}` not available to `nobody` here: {results['unavailable']}")
+        return results
+
+    return run
+
+
+def _live_processes_of_nobody():
+    return [info for info in procs.snapshot().values() if info.uid == NOBODY and info.state not in ("Z", "X")]
+
+
+@pytest.mark.parametrize("level", ["bwrap", "plain"])
+def test_unprivileged_limits_and_cleanup(scenario, level):
+    results = scenario(level)
+    assert results["exit3"]["outcome"] == "exit_nonzero" and results["exit3"]["exit_code"] == 3
+    assert results["loop"]["outcome"] == "timeout"
+    assert results["memory"]["outcome"] == "memory"
+    bomb = results["fork_bomb"]
+    assert bomb["outcome"] == "ok", bomb
+    assert int(bomb["stdout"]) < 40 and bomb["strays"] >= int(bomb["stdout"])
+    assert _live_processes_of_nobody() == []
+
+
+def test_unprivileged_bwrap_hides_paths(scenario):
+    results = scenario("bwrap")
+    hidden = results["hidden"]
+    assert hidden["outcome"] == "exit_nonzero" and "PermissionError" in hidden["stderr"]
+    assert results["exit3"]["uid"] is None and "user namespace" in results["exit3"]["warnings"][0]
+
+
+def test_unprivileged_plain_is_weak_and_says_so(scenario):
+    results = scenario("plain")
+    assert results["hidden"]["outcome"] == "ok"  # the weak level cannot hide files...
+    assert "Weak isolation" in results["hidden"]["warnings"][0]  # ...and says so
