@@ -131,11 +131,10 @@ def allocate_run_uid() -> int:
 def report_for(level: IsolationLevel, uid: int | None) -> IsolationReport:
     """The `IsolationReport` a run at `level` carries."""
     if level is IsolationLevel.PLAIN:
-        warnings = (PLAIN_WARNING, ROOT_PLAIN_WARNING) if os.geteuid() == 0 else (PLAIN_WARNING,)
-        return IsolationReport(level, None, hides_paths=False, blocks_network=False, warnings=warnings)
-    warnings: tuple[str, ...] = ()
+        caveats = (PLAIN_WARNING, ROOT_PLAIN_WARNING) if os.geteuid() == 0 else (PLAIN_WARNING,)
+        return IsolationReport(level, None, hides_paths=False, blocks_network=False, warnings=caveats)
     if level is IsolationLevel.NAMESPACES:
-        warnings = (NAMESPACES_WARNING,)
-    elif uid is None:
-        warnings = (USERNS_WARNING,)
-    return IsolationReport(level, uid, hides_paths=True, blocks_network=True, warnings=warnings)
+        caveats = (NAMESPACES_WARNING,)
+    else:
+        caveats = (USERNS_WARNING,) if uid is None else ()
+    return IsolationReport(level, uid, hides_paths=True, blocks_network=True, warnings=caveats)
