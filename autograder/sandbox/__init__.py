@@ -16,6 +16,7 @@ from autograder.sandbox.isolation import available_levels, best_level, unavailab
 from autograder.sandbox.limits import GIB, KIB, MIB, Limits
 from autograder.sandbox.result import CapturedOutput, IsolationLevel, IsolationReport, Outcome, SandboxResult
 from autograder.sandbox.runner import run_sandboxed
+from autograder.sandbox.view import gpu_devices
 
 __all__ = [
     "GIB",
@@ -31,6 +32,7 @@ __all__ = [
     "UntrustedArtifactError",
     "available_levels",
     "best_level",
+    "gpu_devices",
     "list_artifacts",
     "load_keras_model",
     "read_json",

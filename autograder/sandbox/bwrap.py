@@ -43,6 +43,8 @@ def bwrap_argv(bwrap: str, view: View, *, privileged: bool, hidden_file: str) ->
             argv += ["--ro-bind", mount.source, mount.dest]
         elif mount.kind == "bind":
             argv += ["--bind", mount.source, mount.dest]
+        elif mount.kind == "dev-bind":
+            argv += ["--dev-bind", mount.source, mount.dest]
         elif mount.kind == "symlink":
             argv += ["--symlink", mount.source, mount.dest]
         elif mount.kind == "tmpfs":

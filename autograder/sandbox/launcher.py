@@ -71,6 +71,9 @@ def build_view(root, mounts):
         kind, target = m["kind"], os.path.join(root, m["dest"].lstrip("/"))
         if kind in ("ro-bind", "bind"):
             _bind(m["source"], target, readonly=kind == "ro-bind")
+        elif kind == "dev-bind":
+            _mountpoint(target, False)
+            _mount(m["source"], target, None, MS_BIND)
         elif kind == "symlink":
             os.symlink(m["source"], target)
         elif kind in ("tmpfs", "hide-dir"):

@@ -19,7 +19,7 @@ _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 @dataclass(frozen=True)
 class ProcInfo:
-    """One process as seen in `/proc`: state, parent, group, real user id and resident bytes."""
+    """One process as seen in `/proc`: state, parent, group, user id, resident bytes, threads."""
 
     pid: int
     state: str
@@ -31,23 +31,21 @@ class ProcInfo:
 
 
 def _read(pid: int) -> ProcInfo | None:
+    folder = _PROC / str(pid)
     try:
-        stat = (_PROC / str(pid) / "stat").read_bytes()
-        status = (_PROC / str(pid) / "status").read_bytes()
+        stat = (folder / "stat").read_bytes()
+        # The owner of /proc/PID is the process's effective uid (root for non-dumpable ones,
+        # which then still belong to the run as descendants of its launcher).
+        uid = os.stat(folder).st_uid
     except OSError:
         return None
     # The command name is in parentheses and may itself contain spaces or parentheses.
     fields = stat[stat.rfind(b")") + 2 :].split()
-    uid = threads = -1
-    for line in status.splitlines():
-        if line.startswith(b"Uid:"):
-            uid = int(line.split()[1])
-        elif line.startswith(b"Threads:"):
-            threads = int(line.split()[1])
     try:
-        return ProcInfo(pid, fields[0].decode(), int(fields[1]), int(fields[2]), uid, int(fields[21]) * _PAGE, threads)
+        state, ppid, pgrp, threads, rss = fields[0].decode(), int(fields[1]), int(fields[2]), int(fields[17]), int(fields[21])
     except (IndexError, ValueError):
         return None
+    return ProcInfo(pid, state, ppid, pgrp, uid, rss * _PAGE, threads)
 
 
 def snapshot() -> dict[int, ProcInfo]:

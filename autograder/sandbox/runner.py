@@ -52,6 +52,7 @@ def run_sandboxed(
     limits: Limits = Limits(),
     env: Mapping[str, str] | None = None,
     isolation_level: IsolationLevel | str | None = None,
+    devices: Sequence[Path] = (),
 ) -> SandboxResult:
     """Run untrusted code with limits, no network, no view of hidden paths; report how it ended.
 
@@ -79,6 +80,8 @@ def run_sandboxed(
         env: Environment variables for the code, on top of a minimal clean environment
             (the grader's own environment is not passed on).
         isolation_level: Force a level (tests do); None picks the strongest available.
+        devices: Device nodes to expose beyond null/zero/random/tty, e.g. `gpu_devices()`
+            for the `gpu` profile.
 
     Returns:
         The `SandboxResult`: outcome, exit code or signal, duration, bounded output and the
@@ -99,7 +102,7 @@ def run_sandboxed(
     out = prepare_out_dir(writable_out, uid)
     scratch = Path(tempfile.mkdtemp(prefix="autograder-sandbox-"))
     try:
-        prefix, spec = _plan(level, privileged, uid, argv, workdir, readable, out, hidden, limits, env, scratch)
+        prefix, spec = _plan(level, privileged, uid, argv, workdir, readable, out, hidden, limits, env, scratch, devices)
         result = _execute(prefix, spec, limits, out, uid, isolation.report_for(level, uid))
     finally:
         if uid is not None:
@@ -108,7 +111,7 @@ def run_sandboxed(
     return result
 
 
-def _plan(level, privileged, uid, argv, workdir, readable, out, hidden, limits, env, scratch):
+def _plan(level, privileged, uid, argv, workdir, readable, out, hidden, limits, env, scratch, devices):
     """The command prefix (bwrap or nothing) and the launcher's JSON spec for one run."""
     isolated = level is not IsolationLevel.PLAIN
     tmp = "/tmp" if isolated else str(_mkdir(scratch / "tmp"))
@@ -146,7 +149,7 @@ def _plan(level, privileged, uid, argv, workdir, readable, out, hidden, limits, 
     extra = [program_dir] if os.path.isabs(argv[0]) and program_dir.is_dir() else []
     view = build_view(
         workdir=workdir, readable=readable, writable_out=out, hidden=hidden, tmp_bytes=limits.tmp_bytes,
-        extra_system=extra,
+        extra_system=extra, devices=devices,
     )
     if level is IsolationLevel.NAMESPACES:
         spec["mounts"] = [m.to_json() for m in view.mounts]
@@ -174,12 +177,21 @@ def _execute(prefix, spec, limits, out, uid, report) -> SandboxResult:
             cwd="/",
             env={"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8"},
         )
+    except BaseException:
+        os.close(read_fd)
+        raise
     finally:
         os.close(write_fd)
     captures = [BoundedCapture(s, head=limits.output_head_bytes, tail=limits.output_tail_bytes) for s in (proc.stdout, proc.stderr)]
     for capture in captures:
         capture.start()
-    watch = _watch(proc, limits, out, uid, started)
+    try:
+        watch = _watch(proc, limits, out, uid, started)
+    except BaseException:  # Ctrl-C or an error in the grader: never leave the run behind
+        procs.kill_family(proc.pid, uid)
+        proc.wait()
+        os.close(read_fd)
+        raise
     strays = procs.kill_family(proc.pid, uid)
     duration = time.monotonic() - started
     status = _read_status(read_fd)

@@ -11,13 +11,14 @@ out by the launcher with mount(2) (the `namespaces` level).
 from __future__ import annotations
 
 import os
+import stat
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-MountKind = Literal["ro-bind", "bind", "tmpfs", "symlink", "dev", "proc", "hide-dir", "hide-file"]
+MountKind = Literal["ro-bind", "bind", "dev-bind", "tmpfs", "symlink", "dev", "proc", "hide-dir", "hide-file"]
 
 SYSTEM_DIRS = ("usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32", "etc", "sys")
 
@@ -27,7 +28,8 @@ class Mount:
     """One step of building the view, applied in order.
 
     Args:
-        kind: `ro-bind`/`bind` (host `source` at `dest`), `tmpfs` (fresh memory folder of
+        kind: `ro-bind`/`bind` (host `source` at `dest`), `dev-bind` (a host device node),
+            `tmpfs` (fresh memory folder of
             `size` bytes and `mode`), `symlink` (`dest` pointing to `source`), `dev`/`proc`
             (minimal devices, process list), `hide-dir`/`hide-file` (an empty unreadable
             folder or file over `dest`).
@@ -73,6 +75,12 @@ def _absolute(name: str, path: os.PathLike | str) -> Path:
     return Path(os.path.normpath(path))
 
 
+def gpu_devices() -> list[Path]:
+    """The NVIDIA device nodes of this machine (`/dev/nvidia*`), for runs that need the GPU."""
+    found = sorted(Path("/dev").glob("nvidia*")) + sorted(Path("/dev/nvidia-caps").glob("*"))
+    return [path for path in found if path.exists() and stat.S_ISCHR(path.stat().st_mode)]
+
+
 def runtime_paths() -> list[Path]:
     """The folders the running Python needs: its prefix, its base prefix and their real paths."""
     paths = []
@@ -91,6 +99,7 @@ def build_view(
     hidden: Sequence[Path],
     tmp_bytes: int,
     extra_system: Sequence[Path] = (),
+    devices: Sequence[Path] = (),
 ) -> View:
     """Plan the sandbox's filesystem: what is bound where, and which hidden paths are covered.
 
@@ -101,6 +110,7 @@ def build_view(
         hidden: Paths the code must never read, even where they lie inside a readable path.
         tmp_bytes: The size of the private `/tmp`.
         extra_system: More host paths to bind read-only (e.g. the interpreter of a command).
+        devices: Host device nodes to make usable inside (e.g. `gpu_devices()`).
 
     Returns:
         The view, its mounts in the order they must be applied.
@@ -125,6 +135,10 @@ def build_view(
                 )
 
     top: list[Mount] = [Mount("dev", "/dev"), Mount("proc", "/proc")]
+    for device in devices:
+        if not stat.S_ISCHR(os.stat(device).st_mode):
+            raise ValueError(f"Expected a character device in `devices`. Received: devices={str(device)!r}")
+        top.append(Mount("dev-bind", str(device), str(device)))
     for name in SYSTEM_DIRS:
         path = Path("/") / name
         if path.is_symlink():

@@ -124,3 +124,14 @@ def test_strong_level_reports_what_it_guarantees(strong_box):
     assert report.level is strong_box.level and report.is_strong
     if os.geteuid() == 0:
         assert int(result.stdout.text) == report.uid and report.uid >= 1_000_000
+
+
+def test_only_listed_devices_are_exposed(strong_box):
+    device = Path("/dev/kmsg")  # a harmless character device outside the default set
+    if not device.exists():
+        pytest.skip("needs /dev/kmsg as an example device")
+    code = "import os, stat; print(os.path.exists('/dev/kmsg') and stat.S_ISCHR(os.stat('/dev/kmsg').st_mode))"
+    assert strong_box.run(code).stdout.text == "False\n"
+    (strong_box.out / "again").mkdir()
+    strong_box.out = strong_box.out / "again"
+    assert strong_box.run(code, devices=[device]).stdout.text == "True\n"

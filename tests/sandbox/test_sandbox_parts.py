@@ -138,3 +138,11 @@ def test_bwrap_arguments(layout):
     assert argv[-1] == "--"
     unprivileged = bwrap_argv("bwrap", _view(layout), privileged=False, hidden_file="/x/hidden")
     assert "--unshare-user" in unprivileged and "--disable-userns" in unprivileged
+
+
+def test_devices_must_be_character_devices(layout):
+    with pytest.raises(ValueError, match="Expected a character device in `devices`"):
+        _view(layout, devices=[layout / "course" / "hidden_key.txt"])
+    assert "--dev-bind /dev/null /dev/null" in " ".join(
+        bwrap_argv("bwrap", _view(layout, devices=[Path("/dev/null")]), privileged=True, hidden_file="/x")
+    )
