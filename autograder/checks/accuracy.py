@@ -35,9 +35,7 @@ class Threshold:
             if not isinstance(value, (int, float)) or math.isnan(value) or not 0.0 <= value <= 1.0:
                 raise ValueError(f"Expected {key} to be a number between 0 and 1. Received: {key}={value!r}")
         if self.floor > self.threshold:
-            raise ValueError(
-                f"Expected floor <= threshold ({self.threshold}). Received: floor={self.floor}"
-            )
+            raise ValueError(f"Expected floor <= threshold ({self.threshold}). Received: floor={self.floor}")
 
 
 def as_threshold(record: ThresholdLike | Mapping[str, Any]) -> Threshold:

@@ -52,7 +52,11 @@ SIGNATURE_KEYS: dict[str, tuple[str, ...]] = {
     "Concatenate": ("axis",),
 }
 # Factors that Keras accepts as f or (-f, f) with the same meaning.
-_SYMMETRIC_FACTORS = {"RandomTranslation": ("height_factor", "width_factor"), "RandomZoom": ("height_factor", "width_factor"), "RandomRotation": ("factor",)}
+_SYMMETRIC_FACTORS = {
+    "RandomTranslation": ("height_factor", "width_factor"),
+    "RandomZoom": ("height_factor", "width_factor"),
+    "RandomRotation": ("factor",),
+}
 
 
 def _normalize(value: Any) -> Any:
@@ -78,7 +82,7 @@ class LayerSpec:
     path: str = field(default="", compare=False)
 
     def describe(self) -> str:
-        """"Conv2D(filters=32, kernel_size=(3, 3), ...)"."""
+        """ "Conv2D(filters=32, kernel_size=(3, 3), ...)"."""
         inner = ", ".join(f"{key}={value}" for key, value in self.attrs)
         return f"{self.kind}({inner})"
 
@@ -129,9 +133,7 @@ def _fold_activations(specs: list[LayerSpec]) -> list[LayerSpec]:
     return out
 
 
-def layer_signature(
-    model: keras.Model, *, expand_nested: bool = True, ignore: Collection[str] = ()
-) -> list[LayerSpec]:
+def layer_signature(model: keras.Model, *, expand_nested: bool = True, ignore: Collection[str] = ()) -> list[LayerSpec]:
     """The model's normalized signature: one `LayerSpec` per layer, in order.
 
     Args:
@@ -162,7 +164,9 @@ def compare_signatures(received: Sequence[LayerSpec], expected: Sequence[LayerSp
     tag, i1, i2, j1, j2 = next(op for op in matcher.get_opcodes() if op[0] != "equal")
     position = f"position {j1 + 1}"
     if tag == "delete":  # layers in the submission that the reference does not have
-        then = f"{want[j1].describe()} at {position}" if j1 < len(want) else f"the model to end after {len(want)} layers"
+        then = (
+            f"{want[j1].describe()} at {position}" if j1 < len(want) else f"the model to end after {len(want)} layers"
+        )
         return expected_received(then, extra_layers=_listed(got[i1:i2], True))
     if tag == "insert":  # reference layers that the submission lacks
         found = f"`{got[i1].path}` {got[i1].describe()}" if i1 < len(got) else "the end of the model"

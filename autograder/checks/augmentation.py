@@ -57,7 +57,9 @@ def _draw(augment: Augment, image: np.ndarray, samples: int) -> np.ndarray:
     if min(image.shape[:2]) < MIN_SIDE:
         raise ValueError(f"Expected probe images of at least {MIN_SIDE}px a side. Received: shape={image.shape[:2]}")
     per_call = max(1, samples // CALLS)
-    batches = [apply(augment, np.repeat(image[None], per_call, axis=0), True) for _ in range(max(1, samples // per_call))]
+    batches = [
+        apply(augment, np.repeat(image[None], per_call, axis=0), True) for _ in range(max(1, samples // per_call))
+    ]
     return np.concatenate(batches)
 
 
@@ -123,7 +125,9 @@ def measure_geometry(augment: Augment, height: int, width: int, samples: int = S
     return Geometry(height, width, cx - cx0, cy - cy0, np.sqrt(vx / vx0), np.sqrt(vy / vy0))
 
 
-def check_output_shape_and_dtype(augment: Augment, images: np.ndarray, *, name: str = "augmentation keeps shape and dtype") -> CheckResult:
+def check_output_shape_and_dtype(
+    augment: Augment, images: np.ndarray, *, name: str = "augmentation keeps shape and dtype"
+) -> CheckResult:
     """The block maps a batch to a batch of the same shape and dtype, training or not."""
     for training in (True, False):
         out = apply(augment, images, training)
@@ -146,7 +150,9 @@ def check_identity_at_inference(
     """With `training=False` the block returns its input unchanged (within `atol`, 0-255 pixels)."""
     out = apply(augment, images, False)
     if out.shape != images.shape:
-        return failed(name, expected_received(f"the images unchanged at training=False, shape {images.shape}", shape=out.shape))
+        return failed(
+            name, expected_received(f"the images unchanged at training=False, shape {images.shape}", shape=out.shape)
+        )
     diff = np.abs(out.astype("float64") - images.astype("float64"))
     if diff.max() > atol:
         return failed(
@@ -168,7 +174,10 @@ def check_flips(
     problems = {}
     if stats.unclear > stats.samples // 10:
         problems["unreadable_draws"] = f"{stats.unclear} of {stats.samples} (too distorted to tell)"
-    for axis, wanted, rate in (("horizontal", horizontal, stats.horizontal_rate), ("vertical", vertical, stats.vertical_rate)):
+    for axis, wanted, rate in (
+        ("horizontal", horizontal, stats.horizontal_rate),
+        ("vertical", vertical, stats.vertical_rate),
+    ):
         if wanted and abs(rate - 0.5) > margin:
             problems[f"{axis}_flip_rate"] = f"{rate:.2f}"
         if not wanted and rate > 0:
@@ -179,7 +188,9 @@ def check_flips(
             for axis, wanted in (("horizontal", horizontal), ("vertical", vertical))
         )
         return failed(name, expected_received(f"{want} (over {stats.samples} draws)", **problems))
-    return passed(name, f"horizontal {stats.horizontal_rate:.2f}, vertical {stats.vertical_rate:.2f} of {stats.samples} draws")
+    return passed(
+        name, f"horizontal {stats.horizontal_rate:.2f}, vertical {stats.vertical_rate:.2f} of {stats.samples} draws"
+    )
 
 
 def check_translation(
@@ -219,7 +230,11 @@ def check_translation(
 
 
 def check_zoom(
-    geometry: Geometry, factor: float = 0.2, *, tolerance: float = ZOOM_TOLERANCE, name: str = "random zoom within bounds"
+    geometry: Geometry,
+    factor: float = 0.2,
+    *,
+    tolerance: float = ZOOM_TOLERANCE,
+    name: str = "random zoom within bounds",
 ) -> CheckResult:
     """Magnification within [1/(1+factor), 1/(1-factor)] on both axes, both ends at least half reached."""
     low, high = 1.0 / (1.0 + factor), 1.0 / (1.0 - factor)
@@ -251,7 +266,9 @@ def check_in_tf_data(
     if out_images.shape != images.shape:
         return failed(name, expected_received(f"images of shape {images.shape} out of the map", shape=out_images.shape))
     if not np.array_equal(out_labels, labels):
-        return failed(name, expected_received("the labels unchanged by the map", labels_changed=int(np.sum(out_labels != labels))))
+        return failed(
+            name, expected_received("the labels unchanged by the map", labels_changed=int(np.sum(out_labels != labels)))
+        )
     if np.allclose(out_images, images):
         return failed(name, expected_received("the images augmented inside the map", images_changed=0))
     return passed(name, f"{len(images)} images augmented inside a tf.data map, labels untouched")
@@ -266,10 +283,21 @@ def check_in_model(augment: Augment, images: np.ndarray, *, name: str = "augment
     predicted = np.asarray(model.predict(images, verbose=0))
     trained = np.asarray(keras.ops.convert_to_numpy(model(images, training=True)))
     if predicted.shape != images.shape:
-        return failed(name, expected_received(f"model.predict to return the images unchanged, shape {images.shape}", shape=predicted.shape))
+        return failed(
+            name,
+            expected_received(
+                f"model.predict to return the images unchanged, shape {images.shape}", shape=predicted.shape
+            ),
+        )
     if not np.allclose(predicted, images, atol=1e-4):
         difference = float(np.max(np.abs(predicted.astype("float64") - images)))
-        return failed(name, expected_received("model.predict to return the images unchanged", max_abs_difference=f"{difference:.4g}"))
+        return failed(
+            name,
+            expected_received("model.predict to return the images unchanged", max_abs_difference=f"{difference:.4g}"),
+        )
     if np.allclose(trained, images):
-        return failed(name, expected_received("the images augmented when the model is called with training=True", images_changed=0))
+        return failed(
+            name,
+            expected_received("the images augmented when the model is called with training=True", images_changed=0),
+        )
     return passed(name, "identity in predict, augmenting with training=True")

@@ -17,7 +17,13 @@ from autograder.checks.result import CheckResult, expected_received, failed, pas
 # The settings worth describing, per callback class; other classes get their class name only.
 DESCRIBED: dict[str, tuple[str, ...]] = {
     "EarlyStopping": (
-        "monitor", "patience", "restore_best_weights", "mode", "min_delta", "baseline", "start_from_epoch",
+        "monitor",
+        "patience",
+        "restore_best_weights",
+        "mode",
+        "min_delta",
+        "baseline",
+        "start_from_epoch",
     ),
     "ModelCheckpoint": ("monitor", "filepath", "save_best_only", "save_weights_only", "mode"),
     "ReduceLROnPlateau": ("monitor", "factor", "patience", "min_lr", "mode"),
@@ -96,4 +102,6 @@ def check_early_stopping(
         if "mode" in problems:
             wanted += " with mode 'auto' or 'min'"
         return failed(name, expected_received(wanted, **problems))
-    return passed(name, f"EarlyStopping(monitor={monitor!r}, patience={patience}, restore_best_weights={restore_best_weights})")
+    return passed(
+        name, f"EarlyStopping(monitor={monitor!r}, patience={patience}, restore_best_weights={restore_best_weights})"
+    )

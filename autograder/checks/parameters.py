@@ -26,7 +26,7 @@ class ParameterCounts:
     non_trainable: int
 
     def describe(self) -> str:
-        """"3,453,121 (3,453,121 trainable, 0 non-trainable)"."""
+        """ "3,453,121 (3,453,121 trainable, 0 non-trainable)"."""
         return f"{self.total:,} ({self.trainable:,} trainable, {self.non_trainable:,} non-trainable)"
 
 
@@ -104,5 +104,7 @@ def check_parameter_counts_at_sizes(
                 f"trainable={got.trainable:,}, non_trainable={got.non_trainable:,}"
             )
     if problems:
-        return failed(name, f"Expected {label} to have exactly the reference's parameter counts. Received: {'; '.join(problems)}")
+        return failed(
+            name, f"Expected {label} to have exactly the reference's parameter counts. Received: {'; '.join(problems)}"
+        )
     return passed(name, f"{label}: " + ", ".join(shown) + " parameters")

@@ -84,7 +84,9 @@ class CheckResult:
         }
 
 
-def passed(name: str, message: str = "", *, max_score: float = 1.0, part: str = "", visibility: str = "hidden") -> CheckResult:
+def passed(
+    name: str, message: str = "", *, max_score: float = 1.0, part: str = "", visibility: str = "hidden"
+) -> CheckResult:
     """A result that earned all of `max_score`.
 
     Inside a check run by `run_check`, `max_score` is a weight: the runner rescales it to the
@@ -93,7 +95,9 @@ def passed(name: str, message: str = "", *, max_score: float = 1.0, part: str = 
     return CheckResult(name, max_score, max_score, max_score, visibility, message, part)
 
 
-def failed(name: str, message: str, *, max_score: float = 1.0, part: str = "", visibility: str = "hidden") -> CheckResult:
+def failed(
+    name: str, message: str, *, max_score: float = 1.0, part: str = "", visibility: str = "hidden"
+) -> CheckResult:
     """A result that earned nothing; `message` says what was expected and what was received."""
     return CheckResult(name, max_score, 0.0, max_score, visibility, message, part)
 

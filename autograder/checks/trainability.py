@@ -19,6 +19,20 @@ import keras
 from autograder.checks._layers import count, walk
 from autograder.checks.result import CheckResult, expected_received, failed, passed
 
+# Trainability by behaviour lives in `training_probe`; it is re-exported here so that both halves
+# of "trainability" are found in one place.
+from autograder.checks.training_probe import TrainingProbe, check_frozen_by_behaviour, run_training_probe
+
+__all__ = [
+    "LayerTrainability",
+    "TrainingProbe",
+    "check_frozen",
+    "check_frozen_by_behaviour",
+    "check_trainability_flags",
+    "describe_trainability",
+    "run_training_probe",
+]
+
 MAX_LISTED = 5
 
 
@@ -34,7 +48,7 @@ class LayerTrainability:
     container: bool = False
 
     def summary(self) -> str:
-        """"trainable=False, 0 trainable / 4 non-trainable parameters"."""
+        """ "trainable=False, 0 trainable / 4 non-trainable parameters"."""
         return (
             f"trainable={self.trainable}, {self.trainable_params:,} trainable / "
             f"{self.non_trainable_params:,} non-trainable parameters"
@@ -153,22 +167,3 @@ def check_frozen(model: keras.Model, *, name: str = "base is frozen") -> CheckRe
             trainable_params=f"{count(model.trainable_weights):,} in {len(rows)} layer(s): {_listed(lines)}",
         ),
     )
-
-
-# Trainability by behaviour lives in its own module; it is re-exported here so that both halves
-# of "trainability" are found in one place.
-from autograder.checks.training_probe import (  # noqa: E402
-    TrainingProbe,
-    check_frozen_by_behaviour,
-    run_training_probe,
-)
-
-__all__ = [
-    "LayerTrainability",
-    "TrainingProbe",
-    "check_frozen",
-    "check_frozen_by_behaviour",
-    "check_trainability_flags",
-    "describe_trainability",
-    "run_training_probe",
-]

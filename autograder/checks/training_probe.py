@@ -160,15 +160,13 @@ def run_training_probe(
 
 
 def _by_layer(variables: list[ProbedVariable]) -> list[str]:
-    """"layer `a` (Dense): a/kernel changed by up to 1.2e-03, a/bias ..." grouped by layer."""
+    """ "layer `a` (Dense): a/kernel changed by up to 1.2e-03, a/bias ..." grouped by layer."""
     groups: dict[str, list[ProbedVariable]] = {}
     for variable in variables:
         groups.setdefault(variable.layer, []).append(variable)
     lines = []
     for layer, members in groups.items():
-        parts = ", ".join(
-            f"{v.key} (max change {v.max_change:.2g})" if v.moved else v.key for v in members
-        )
+        parts = ", ".join(f"{v.key} (max change {v.max_change:.2g})" if v.moved else v.key for v in members)
         lines.append(f"layer `{layer}` ({members[0].kind}): {parts}")
     shown = "; ".join(lines[:MAX_LISTED])
     return [shown + (f"; and {len(lines) - MAX_LISTED} more layers" if len(lines) > MAX_LISTED else "")]

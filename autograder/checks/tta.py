@@ -28,7 +28,7 @@ CROP_NAMES = (
 
 
 def crop_name(index: int) -> str:
-    """"crop 5 (top-left mirrored)"."""
+    """ "crop 5 (top-left mirrored)"."""
     return f"crop {index} ({CROP_NAMES[index]})"
 
 
@@ -65,7 +65,9 @@ def check_ten_crops(
             ),
         )
     if received.dtype != expected.dtype:
-        return failed(name, expected_received(f"{function} to keep the images' dtype {expected.dtype}", dtype=received.dtype))
+        return failed(
+            name, expected_received(f"{function} to keep the images' dtype {expected.dtype}", dtype=received.dtype)
+        )
     for index in range(len(expected)):
         if np.array_equal(received[index], expected[index]):
             continue
@@ -75,7 +77,9 @@ def check_ten_crops(
         else:
             diff = np.abs(received[index].astype("float64") - expected[index].astype("float64"))
             what = f"max abs difference {diff.max():.4g} over {int((diff > 0).sum())} values"
-        return failed(name, f"Expected {crop_name(index)} to match the reference. Received: {crop_name(index)} differs: {what}")
+        return failed(
+            name, f"Expected {crop_name(index)} to match the reference. Received: {crop_name(index)} differs: {what}"
+        )
     return passed(name, f"All 10 crops of {expected.shape[1]} images match the reference.")
 
 
@@ -114,9 +118,16 @@ def check_predict_with_tta(
     try:
         got = np.asarray(received, dtype="float64")
     except Exception as error:  # noqa: BLE001 - not array-like at all
-        return failed(name, expected_received(f"{function} to return a float array of shape {expected.shape}", error=error))
+        return failed(
+            name, expected_received(f"{function} to return a float array of shape {expected.shape}", error=error)
+        )
     if got.shape != expected.shape:
-        return failed(name, expected_received(f"{function} to return shape {expected.shape} (one probability per image)", shape=got.shape))
+        return failed(
+            name,
+            expected_received(
+                f"{function} to return shape {expected.shape} (one probability per image)", shape=got.shape
+            ),
+        )
     if np.allclose(got, expected, atol=atol, rtol=0):
         return passed(name, f"The mean over the ten crops, within {atol:g}, for {len(expected)} images.")
     mistakes = {

@@ -27,8 +27,17 @@ def sequential_cnn(filters=(32, 64, 128, 128), flip: str = "horizontal") -> kera
     for n in filters:
         blocks += [layers.Conv2D(n, (3, 3)), layers.Activation("relu"), layers.MaxPooling2D(pool_size=(2, 2))]
     return keras.Sequential(
-        [keras.Input((64, 64, 3)), augment, layers.Rescaling(1 / 255.0), *blocks, layers.Flatten(), layers.Dropout(0.5),
-         layers.Dense(512, activation="relu"), layers.Dense(1), layers.Activation("sigmoid")]
+        [
+            keras.Input((64, 64, 3)),
+            augment,
+            layers.Rescaling(1 / 255.0),
+            *blocks,
+            layers.Flatten(),
+            layers.Dropout(0.5),
+            layers.Dense(512, activation="relu"),
+            layers.Dense(1),
+            layers.Activation("sigmoid"),
+        ]
     )
 
 
@@ -40,7 +49,11 @@ def test_signature_describes_the_layers():
         "RandomZoom(height_factor=(-0.2, 0.2), width_factor=(-0.2, 0.2))",
         "Rescaling(scale=0.00392157, offset=0.0)",
     ]
-    assert described[-3:] == ["Dropout(rate=0.5)", "Dense(units=512, activation=relu)", "Dense(units=1, activation=sigmoid)"]
+    assert described[-3:] == [
+        "Dropout(rate=0.5)",
+        "Dense(units=512, activation=relu)",
+        "Dense(units=1, activation=sigmoid)",
+    ]
 
 
 def test_harmless_differences_pass():
@@ -65,7 +78,9 @@ def test_vertical_flips_are_a_difference():
 def test_missing_dropout_is_named():
     result = check_architecture(reference_cnn(dropout=0.0), reference_cnn())
     assert not result.ok
-    assert result.message.startswith("Expected Dropout(rate=0.5) at position 14. Received: missing_layers=1, found_instead=")
+    assert result.message.startswith(
+        "Expected Dropout(rate=0.5) at position 14. Received: missing_layers=1, found_instead="
+    )
     assert "Dense(units=512, activation=relu)" in result.message
 
 

@@ -29,10 +29,16 @@ def test_reference_callbacks_pass():
 @pytest.mark.parametrize(
     "stopper, received",
     [
-        (keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=3, restore_best_weights=True), "monitor='val_accuracy'"),
+        (
+            keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=3, restore_best_weights=True),
+            "monitor='val_accuracy'",
+        ),
         (keras.callbacks.EarlyStopping(monitor="val_loss", patience=5, restore_best_weights=True), "patience=5"),
         (keras.callbacks.EarlyStopping(monitor="val_loss", patience=3), "restore_best_weights=False"),
-        (keras.callbacks.EarlyStopping(monitor="val_loss", patience=3, restore_best_weights=True, mode="max"), "mode='max'"),
+        (
+            keras.callbacks.EarlyStopping(monitor="val_loss", patience=3, restore_best_weights=True, mode="max"),
+            "mode='max'",
+        ),
     ],
 )
 def test_wrong_settings_are_named(stopper, received):

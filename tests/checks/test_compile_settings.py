@@ -31,7 +31,11 @@ def test_equivalent_spellings_pass(loss, metrics):
     model = small_model()
     model.compile(optimizer=keras.optimizers.RMSprop(learning_rate=1e-4), loss=loss, metrics=metrics)
     description = describe_compile(model)
-    assert (description["loss"], description["from_logits"], description["optimizer"]) == ("BinaryCrossentropy", False, "RMSprop")
+    assert (description["loss"], description["from_logits"], description["optimizer"]) == (
+        "BinaryCrossentropy",
+        False,
+        "RMSprop",
+    )
     for result in (check_loss(description), check_optimizer(description, "RMSprop", 1e-4), check_metrics(description)):
         assert result.ok, result.message
 
@@ -101,3 +105,10 @@ def test_loaded_model_is_described(tmp_path, images_labels):
     loaded = keras.saving.load_model(path, safe_mode=True)
     assert check_loss(loaded).ok and check_optimizer(loaded, "RMSprop", 1e-5).ok and check_metrics(loaded).ok
     assert check_recompiled(loaded).ok
+
+
+def test_recompiled_from_plain_description():
+    stale = {"compiled": True, "trainable_not_in_optimizer": ["base/conv_b/kernel"], "optimizer_not_trainable": []}
+    assert "1 trainable now but unknown to its optimizer (base/conv_b/kernel)" in check_recompiled(stale).message
+    unknown = {"compiled": True, "trainable_not_in_optimizer": None, "optimizer_not_trainable": None}
+    assert check_recompiled(unknown).message.startswith("Not checked")

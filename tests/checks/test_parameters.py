@@ -74,6 +74,9 @@ def test_global_pooling_instead_of_flatten_fails_at_every_size():
 
 def test_a_size_without_a_model_fails_and_empty_expectations_raise():
     result = check_parameter_counts_at_sizes({8: small_cnn(8)}, {8: small_cnn(8), 12: small_cnn(12)})
-    assert not result.ok and "at input 12: expected 107 (107 trainable, 0 non-trainable), received no model" in result.message
+    assert (
+        not result.ok
+        and "at input 12: expected 107 (107 trainable, 0 non-trainable), received no model" in result.message
+    )
     with pytest.raises(ValueError, match="at least one input size"):
         check_parameter_counts_at_sizes({}, {})

@@ -84,7 +84,7 @@ def test_results_are_rescaled_to_declared_points():
 
 
 def test_release_generator_keeps_only_visible_checks():
-    source = '''
+    source = """
 from autograder.checks import check
 
 
@@ -96,6 +96,6 @@ def public_one(model):
 @check(part="scratch", points=1, visibility="hidden")
 def secret_one(model):
     return None
-'''
+"""
     kept = public_checks(source)
     assert "public_one" in kept and "secret_one" not in kept

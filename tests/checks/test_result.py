@@ -57,4 +57,7 @@ def test_result_is_frozen():
 
 
 def test_expected_received_formula():
-    assert expected_received("a float between 0 and 1.", rate=1.5) == "Expected a float between 0 and 1. Received: rate=1.5"
+    assert (
+        expected_received("a float between 0 and 1.", rate=1.5)
+        == "Expected a float between 0 and 1. Received: rate=1.5"
+    )

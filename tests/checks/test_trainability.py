@@ -28,7 +28,11 @@ def test_description_walks_nested_models():
     rows = {row.path: row for row in describe_trainability(model)}
     assert set(rows) == {"base", "base/conv_a", "base/bn", "base/conv_b", "head"}
     assert rows["base"].container and not rows["base/bn"].container
-    assert (rows["base/bn"].trainable, rows["base/bn"].trainable_params, rows["base/bn"].non_trainable_params) == (False, 0, 16)
+    assert (rows["base/bn"].trainable, rows["base/bn"].trainable_params, rows["base/bn"].non_trainable_params) == (
+        False,
+        0,
+        16,
+    )
     assert (rows["head"].trainable_params, rows["head"].non_trainable_params) == (5, 0)
 
 
@@ -44,8 +48,10 @@ def test_unfrozen_base_fails_naming_each_layer():
     expected, _ = frozen_model()
     result = check_trainability_flags(received, expected)
     assert not result.ok
-    assert "layer `base/conv_a` (Conv2D): expected trainable=False, 0 trainable / 112 non-trainable parameters, " \
+    assert (
+        "layer `base/conv_a` (Conv2D): expected trainable=False, 0 trainable / 112 non-trainable parameters, "
         "received trainable=True, 112 trainable / 0 non-trainable parameters" in result.message
+    )
     assert "`base/bn`" in result.message and "`base/conv_b`" in result.message
     assert "`base` (Functional)" not in result.message  # plain layers are reported, not their container
 
@@ -65,7 +71,11 @@ def test_different_architecture_is_reported_not_compared():
     expected = tiny_transfer(tiny_base())
     expected_rows = describe_trainability(expected)[:-1]  # the reference without its head
     result = check_trainability_flags(received, expected_rows)
-    assert not result.ok and "Expected 3 layers with weights" in result.message and "layers_with_weights=4" in result.message
+    assert (
+        not result.ok
+        and "Expected 3 layers with weights" in result.message
+        and "layers_with_weights=4" in result.message
+    )
 
 
 def test_check_frozen():

@@ -62,7 +62,10 @@ def test_unfrozen_without_compiling_does_not_train_the_new_layers(images_labels)
         layer.trainable = False
     result = check_frozen_by_behaviour(run_training_probe(model, x, y, steps=2))
     assert not result.ok
-    assert "Expected these weights to change during 2 training steps. Received: unchanged: layer `base/conv_b`" in result.message
+    assert (
+        "Expected these weights to change during 2 training steps. Received: unchanged: layer `base/conv_b`"
+        in result.message
+    )
     assert "was the model compiled again" in result.message
 
 
@@ -73,7 +76,10 @@ def test_weights_the_reference_freezes_must_not_move(images_labels):
     assert check_frozen_by_behaviour(probe).ok  # consistent with its own flags ...
     result = check_frozen_by_behaviour(probe, fine_tuned_model())  # ... but not with the reference
     assert not result.ok
-    assert "as in the reference. Received: they are trainable and moved: layer `base/bn` (BatchNormalization)" in result.message
+    assert (
+        "as in the reference. Received: they are trainable and moved: layer `base/bn` (BatchNormalization)"
+        in result.message
+    )
     assert "gamma" in result.message and "conv_b" not in result.message
 
 

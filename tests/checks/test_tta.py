@@ -42,7 +42,9 @@ def test_off_by_one_centre_is_caught(images):
     received = expected.copy()
     received[4] = images[:, 2:10, 3:11]  # (H - c) // 2 + 1 rows down
     result = check_ten_crops(received, expected)
-    assert result.message.startswith("Expected crop 4 (centre) to match the reference. Received: crop 4 (centre) differs: max abs")
+    assert result.message.startswith(
+        "Expected crop 4 (centre) to match the reference. Received: crop 4 (centre) differs: max abs"
+    )
 
 
 def test_shape_and_dtype(images):
@@ -83,4 +85,7 @@ def test_tta_mistakes_are_recognised(images, mistake, message):
 def test_tta_shape(images):
     per_crop = np.zeros((10, 3))
     result = check_predict_with_tta(np.zeros((3, 1)), per_crop)
-    assert result.message == "Expected predict_with_tta to return shape (3,) (one probability per image). Received: shape=(3, 1)"
+    assert (
+        result.message
+        == "Expected predict_with_tta to return shape (3,) (one probability per image). Received: shape=(3, 1)"
+    )
