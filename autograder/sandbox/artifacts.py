@@ -137,7 +137,9 @@ def read_npz(
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             members = archive.infolist()
             if len(members) > max_arrays:
-                raise UntrustedArtifactError(f"Expected at most {max_arrays} arrays. Received: name={label!r}, arrays={len(members)}")
+                raise UntrustedArtifactError(
+                    f"Expected at most {max_arrays} arrays. Received: name={label!r}, arrays={len(members)}"
+                )
             total = 0
             for member in members:
                 with archive.open(member) as handle:
@@ -147,7 +149,9 @@ def read_npz(
                     else:  # 2.0; numpy refuses other versions with a ValueError
                         shape, _, dtype = np.lib.format.read_array_header_2_0(handle)
                 if dtype.hasobject:
-                    raise UntrustedArtifactError(f"Expected numeric arrays. Received: name={label!r}, array={member.filename!r}, dtype=object")
+                    raise UntrustedArtifactError(
+                        f"Expected numeric arrays. Received: name={label!r}, array={member.filename!r}, dtype=object"
+                    )
                 nbytes = math.prod(shape) * dtype.itemsize
                 if nbytes > member.file_size:
                     raise UntrustedArtifactError(
@@ -156,13 +160,17 @@ def read_npz(
                     )
                 total += nbytes
             if total > max_array_bytes:
-                raise UntrustedArtifactError(f"Expected at most {max_array_bytes} bytes of arrays. Received: name={label!r}, bytes={total}")
+                raise UntrustedArtifactError(
+                    f"Expected at most {max_array_bytes} bytes of arrays. Received: name={label!r}, bytes={total}"
+                )
         with np.load(io.BytesIO(data), allow_pickle=False) as npz:
             return {key: npz[key] for key in npz.files}
     except UntrustedArtifactError:
         raise
     except Exception as exc:  # noqa: BLE001 - any parse failure of hostile data is the same error
-        raise UntrustedArtifactError(f"Expected a numpy .npz file. Received: name={label!r} ({type(exc).__name__}: {exc})") from exc
+        raise UntrustedArtifactError(
+            f"Expected a numpy .npz file. Received: name={label!r} ({type(exc).__name__}: {exc})"
+        ) from exc
 
 
 def load_keras_model(
@@ -195,9 +203,13 @@ def load_keras_model(
     except zipfile.BadZipFile as exc:
         raise UntrustedArtifactError(f"Expected a .keras archive. Received: name={label!r} ({exc})") from exc
     if unpacked > max_unpacked_bytes:
-        raise UntrustedArtifactError(f"Expected at most {max_unpacked_bytes} unpacked bytes. Received: name={label!r}, bytes={unpacked}")
+        raise UntrustedArtifactError(
+            f"Expected at most {max_unpacked_bytes} unpacked bytes. Received: name={label!r}, bytes={unpacked}"
+        )
     if "config.json" not in names:
-        raise UntrustedArtifactError(f"Expected a .keras archive with config.json. Received: name={label!r}, members={sorted(names)[:10]}")
+        raise UntrustedArtifactError(
+            f"Expected a .keras archive with config.json. Received: name={label!r}, members={sorted(names)[:10]}"
+        )
 
     import keras
 
@@ -208,6 +220,7 @@ def load_keras_model(
         try:
             return keras.models.load_model(path, custom_objects=custom_objects, compile=True, safe_mode=True)
         except Exception as exc:  # noqa: BLE001 - Keras raises many types for hostile files
+            reason = f"{type(exc).__name__}: {exc}"
             raise UntrustedArtifactError(
-                f"Expected a .keras model that loads in safe mode. Received: name={label!r} ({type(exc).__name__}: {exc})"
+                f"Expected a .keras model that loads in safe mode. Received: name={label!r} ({reason})"
             ) from exc

@@ -58,7 +58,6 @@ def to_argv(command: Sequence[str] | PythonEntry) -> list[str]:
         return command.argv()
     if isinstance(command, (str, bytes)) or not command or not all(isinstance(a, str) for a in command):
         raise TypeError(
-            "Expected a PythonEntry or a non-empty list of strings for `command`. "
-            f"Received: command={command!r}"
+            f"Expected a PythonEntry or a non-empty list of strings for `command`. Received: command={command!r}"
         )
     return list(command)

@@ -91,8 +91,12 @@ def build_view(root, mounts):
                 if os.path.exists("/dev/" + name):
                     _mountpoint(os.path.join(target, name), False)
                     _mount("/dev/" + name, os.path.join(target, name), None, MS_BIND)
-            for name, link in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"),
-                               ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")):
+            for name, link in (
+                ("fd", "/proc/self/fd"),
+                ("stdin", "/proc/self/fd/0"),
+                ("stdout", "/proc/self/fd/1"),
+                ("stderr", "/proc/self/fd/2"),
+            ):
                 os.symlink(link, os.path.join(target, name))
         elif kind == "proc":
             _mountpoint(target, True)

@@ -14,7 +14,9 @@ def _check_positive(name: str, value: float | int | None, *, optional: bool = Fa
     if value is None and optional:
         return
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
-        raise ValueError(f"Invalid value received for argument `{name}`. Expected a positive number. Received: {name}={value!r}")
+        raise ValueError(
+            f"Invalid value received for argument `{name}`. Expected a positive number. Received: {name}={value!r}"
+        )
 
 
 @dataclass(frozen=True)

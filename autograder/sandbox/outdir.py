@@ -69,6 +69,9 @@ def reclaim_out_dir(path: Path) -> None:
                 info = os.lstat(target)
                 os.chown(target, uid, gid, follow_symlinks=False)
                 if not stat.S_ISLNK(info.st_mode):
-                    os.chmod(target, stat.S_IMODE(info.st_mode) & 0o755 | 0o600 | (0o100 if stat.S_ISDIR(info.st_mode) else 0))
+                    os.chmod(
+                        target,
+                        stat.S_IMODE(info.st_mode) & 0o755 | 0o600 | (0o100 if stat.S_ISDIR(info.st_mode) else 0),
+                    )
             except OSError:
                 continue

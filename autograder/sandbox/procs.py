@@ -42,7 +42,13 @@ def _read(pid: int) -> ProcInfo | None:
     # The command name is in parentheses and may itself contain spaces or parentheses.
     fields = stat[stat.rfind(b")") + 2 :].split()
     try:
-        state, ppid, pgrp, threads, rss = fields[0].decode(), int(fields[1]), int(fields[2]), int(fields[17]), int(fields[21])
+        state, ppid, pgrp, threads, rss = (
+            fields[0].decode(),
+            int(fields[1]),
+            int(fields[2]),
+            int(fields[17]),
+            int(fields[21]),
+        )
     except (IndexError, ValueError):
         return None
     return ProcInfo(pid, state, ppid, pgrp, uid, rss * _PAGE, threads)

@@ -25,21 +25,35 @@ from autograder.sandbox.bwrap import bwrap_argv, find_bwrap, make_hidden_file
 from autograder.sandbox.capture import BoundedCapture
 from autograder.sandbox.command import PythonEntry, to_argv
 from autograder.sandbox.limits import Limits
-from autograder.sandbox.outdir import out_dir_usage, prepare_out_dir, reclaim_out_dir
+from autograder.sandbox.outdir import prepare_out_dir, reclaim_out_dir
 from autograder.sandbox.result import IsolationLevel, Outcome, SandboxResult, describe
 from autograder.sandbox.view import build_view
+from autograder.sandbox.watchdog import Watch, watch_run
 
+DEFAULT_LIMITS = Limits()
 LAUNCHER_SOURCE = (Path(__file__).with_name("launcher.py")).read_text(encoding="utf-8")
-_OUT_DIR_CHECK_EVERY_S = 0.5
 
 
-@dataclass
-class _Watch:
-    """What the watchdog saw and did during one run."""
+@dataclass(frozen=True)
+class _Request:
+    """One run's validated inputs, as `_plan` turns them into a command line and a spec."""
 
-    killed_for: Outcome | None = None
-    peak_rss: int = 0
-    detail: str = ""
+    level: IsolationLevel
+    uid: int | None
+    argv: list[str]
+    workdir: Path
+    readable: Sequence[Path]
+    out: Path
+    hidden: Sequence[Path]
+    limits: Limits
+    env: Mapping[str, str]
+    devices: Sequence[Path]
+    scratch: Path
+
+    @property
+    def privileged(self) -> bool:
+        """True when the grader is root and the run gets a user id of its own."""
+        return self.uid is not None
 
 
 def run_sandboxed(
@@ -49,7 +63,7 @@ def run_sandboxed(
     readable: Sequence[Path] = (),
     writable_out: Path,
     hidden: Sequence[Path] = (),
-    limits: Limits = Limits(),
+    limits: Limits = DEFAULT_LIMITS,
     env: Mapping[str, str] | None = None,
     isolation_level: IsolationLevel | str | None = None,
     devices: Sequence[Path] = (),
@@ -95,15 +109,16 @@ def run_sandboxed(
     argv = to_argv(command)
     level = isolation.choose_level(isolation_level)
     privileged = level is not IsolationLevel.PLAIN and os.geteuid() == 0
-    uid = isolation.allocate_run_uid() if privileged else None
+    uid = isolation.allocate_run_uid() if privileged else None  # RLIMIT_NPROC binds every uid but root
     workdir = Path(os.path.abspath(workdir))
     if not workdir.is_dir():
         raise FileNotFoundError(f"Expected `workdir` to be an existing folder. Received: workdir={str(workdir)!r}")
     out = prepare_out_dir(writable_out, uid)
     scratch = Path(tempfile.mkdtemp(prefix="autograder-sandbox-"))
+    request = _Request(level, uid, argv, workdir, readable, out, hidden, limits, env or {}, devices, scratch)
     try:
-        prefix, spec = _plan(level, privileged, uid, argv, workdir, readable, out, hidden, limits, env, scratch, devices)
-        result = _execute(prefix, spec, limits, out, uid, isolation.report_for(level, uid))
+        prefix, spec = _plan(request)
+        result = _execute(request, prefix, spec)
     finally:
         if uid is not None:
             reclaim_out_dir(out)
@@ -111,10 +126,11 @@ def run_sandboxed(
     return result
 
 
-def _plan(level, privileged, uid, argv, workdir, readable, out, hidden, limits, env, scratch, devices):
+def _plan(request: _Request) -> tuple[list[str], dict]:
     """The command prefix (bwrap or nothing) and the launcher's JSON spec for one run."""
+    level, limits = request.level, request.limits
     isolated = level is not IsolationLevel.PLAIN
-    tmp = "/tmp" if isolated else str(_mkdir(scratch / "tmp"))
+    tmp = "/tmp" if isolated else str(_mkdir(request.scratch / "tmp"))
     base_env = {
         "PATH": os.pathsep.join([str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"]),
         "HOME": tmp,
@@ -123,45 +139,57 @@ def _plan(level, privileged, uid, argv, workdir, readable, out, hidden, limits, 
         "PYTHONDONTWRITEBYTECODE": "1",
         "PYTHONNOUSERSITE": "1",
         "MPLCONFIGDIR": os.path.join(tmp, "matplotlib"),
-        "SANDBOX_OUT": str(out),
+        "SANDBOX_OUT": str(request.out),
     }
-    nproc = None
-    if level is IsolationLevel.PLAIN and sys.platform.startswith("linux") and os.geteuid() != 0:
-        nproc = procs.count_user_tasks(os.getuid()) + limits.max_processes  # counts the user's others too
-    rlimits = limits.rlimits(nproc)
-    if level is IsolationLevel.PLAIN and not sys.platform.startswith("linux"):
-        rlimits.pop("RLIMIT_NPROC")  # per-user there, with no way to count the user's others
     spec = {
         "mode": level.value,
-        "argv": argv,
-        "env": {**base_env, **(env or {})},
-        "cwd": str(workdir),
-        "rlimits": rlimits,
-        "uid": uid,
-        "gid": uid,
+        "argv": request.argv,
+        "env": {**base_env, **request.env},
+        "cwd": str(request.workdir),
+        "rlimits": _rlimits(level, limits),
+        "uid": request.uid,
+        "gid": request.uid,
         "host_pid_ns": _pid_ns(),
         "mounts": [],
         "view_root": None,
     }
     if not isolated:
         return [], spec
-    program_dir = Path(os.path.realpath(argv[0])).parent
-    extra = [program_dir] if os.path.isabs(argv[0]) and program_dir.is_dir() else []
+    program_dir = Path(os.path.realpath(request.argv[0])).parent
     view = build_view(
-        workdir=workdir, readable=readable, writable_out=out, hidden=hidden, tmp_bytes=limits.tmp_bytes,
-        extra_system=extra, devices=devices,
+        workdir=request.workdir,
+        readable=request.readable,
+        writable_out=request.out,
+        hidden=request.hidden,
+        tmp_bytes=limits.tmp_bytes,
+        extra_system=[program_dir] if os.path.isabs(request.argv[0]) and program_dir.is_dir() else [],
+        devices=request.devices,
     )
     if level is IsolationLevel.NAMESPACES:
         spec["mounts"] = [m.to_json() for m in view.mounts]
-        spec["view_root"] = str(_mkdir(scratch / "root"))
+        spec["view_root"] = str(_mkdir(request.scratch / "root"))
         return [], spec
-    spec["mode"] = "bwrap-root" if privileged else "bwrap-user"
-    hidden_file = make_hidden_file(str(scratch))
-    return bwrap_argv(find_bwrap() or "bwrap", view, privileged=privileged, hidden_file=hidden_file), spec
+    spec["mode"] = "bwrap-root" if request.privileged else "bwrap-user"
+    hidden_file = make_hidden_file(str(request.scratch))
+    return bwrap_argv(find_bwrap() or "bwrap", view, privileged=request.privileged, hidden_file=hidden_file), spec
 
 
-def _execute(prefix, spec, limits, out, uid, report) -> SandboxResult:
+def _rlimits(level: IsolationLevel, limits: Limits) -> dict[str, tuple[int, int]]:
+    """The rlimits for `level`. Plain runs share the caller's user, whose other tasks count too."""
+    if level is not IsolationLevel.PLAIN:
+        return limits.rlimits()
+    if not sys.platform.startswith("linux"):
+        rlimits = limits.rlimits()
+        rlimits.pop("RLIMIT_NPROC")  # per user there, with no way to count the user's other tasks
+        return rlimits
+    if os.geteuid() == 0:
+        return limits.rlimits()  # binds nobody: root is exempt (the report says so)
+    return limits.rlimits(nproc=procs.count_user_tasks(os.getuid()) + limits.max_processes)
+
+
+def _execute(request: _Request, prefix: list[str], spec: dict) -> SandboxResult:
     """Start the launcher, watch it, kill everything at the end, and classify how it ended."""
+    limits, uid = request.limits, request.uid
     read_fd, write_fd = os.pipe()
     spec["status_fd"] = write_fd
     launcher = [sys.executable, "-I", "-S", "-c", LAUNCHER_SOURCE, json.dumps(spec)]
@@ -182,11 +210,14 @@ def _execute(prefix, spec, limits, out, uid, report) -> SandboxResult:
         raise
     finally:
         os.close(write_fd)
-    captures = [BoundedCapture(s, head=limits.output_head_bytes, tail=limits.output_tail_bytes) for s in (proc.stdout, proc.stderr)]
+    captures = [
+        BoundedCapture(stream, head=limits.output_head_bytes, tail=limits.output_tail_bytes)
+        for stream in (proc.stdout, proc.stderr)
+    ]
     for capture in captures:
         capture.start()
     try:
-        watch = _watch(proc, limits, out, uid, started)
+        watch = watch_run(proc, limits, request.out, uid, started)
     except BaseException:  # Ctrl-C or an error in the grader: never leave the run behind
         procs.kill_family(proc.pid, uid)
         proc.wait()
@@ -196,67 +227,7 @@ def _execute(prefix, spec, limits, out, uid, report) -> SandboxResult:
     duration = time.monotonic() - started
     status = _read_status(read_fd)
     stdout, stderr = (capture.result() for capture in captures)
-    return _classify(proc.returncode, status, watch, strays, duration, stdout, stderr, report, limits)
-
-
-def _watch(proc: subprocess.Popen, limits: Limits, out: Path, uid: int | None, started: float) -> _Watch:
-    """Wait for the launcher, killing the run at the wall clock, memory or output-folder limit."""
-    watch = _Watch()
-    deadline = started + limits.wall_time_s
-    next_out_check = started
-    while True:
-        try:
-            proc.wait(timeout=max(0.0, min(limits.poll_interval_s, deadline - time.monotonic())))
-            return watch
-        except subprocess.TimeoutExpired:
-            pass
-        now = time.monotonic()
-        if now >= deadline:
-            watch.killed_for, watch.detail = Outcome.TIMEOUT, f"Limit: {limits.wall_time_s:g} s."
-        else:
-            rss = sum(info.rss_bytes for info in procs.family(proc.pid, uid).values())
-            watch.peak_rss = max(watch.peak_rss, rss)
-            if rss > limits.memory_bytes:
-                watch.killed_for = Outcome.MEMORY
-                watch.detail = f"Expected at most {limits.memory_bytes} bytes resident. Received: rss={rss}."
-            elif now >= next_out_check:
-                next_out_check = now + _OUT_DIR_CHECK_EVERY_S
-                used, entries = out_dir_usage(out)
-                if used > limits.max_out_dir_bytes or entries > 100_000:
-                    watch.killed_for = Outcome.OUT_DIR_FULL
-                    watch.detail = (
-                        f"Expected at most {limits.max_out_dir_bytes} bytes in writable_out. "
-                        f"Received: bytes={used}, entries={entries}."
-                    )
-        if watch.killed_for is not None:
-            procs.kill_family(proc.pid, uid)
-            proc.wait()
-            return watch
-
-
-def _classify(returncode, status, watch, strays, duration, stdout, stderr, report, limits) -> SandboxResult:
-    exit_code = sig = None
-    detail = watch.detail
-    outcome = watch.killed_for
-    peak = max(watch.peak_rss, int(status.get("maxrss_kib") or 0) * 1024)
-    if outcome is not None:
-        sig = int(signal.SIGKILL)
-    elif "error" in status:
-        outcome, detail = Outcome.SANDBOX_ERROR, f"Launcher: {status['error']}"
-    elif status.get("wait_status") is not None:
-        wait_status = status["wait_status"]
-        if os.WIFSIGNALED(wait_status):
-            sig = os.WTERMSIG(wait_status)
-            outcome = Outcome.CPU_TIME if sig == signal.SIGXCPU else Outcome.SIGNALED
-        else:
-            exit_code = os.WEXITSTATUS(wait_status)
-            outcome = Outcome.OK if exit_code == 0 else Outcome.EXIT_NONZERO
-            if exit_code != 0 and "MemoryError" in stderr.text[-4000:]:
-                outcome = Outcome.MEMORY
-                detail = f"MemoryError at the per-process limit of {limits.memory_bytes} bytes (exit status {exit_code})."
-    else:
-        outcome = Outcome.SANDBOX_ERROR
-        detail = f"The launcher ended without a report (status {returncode}): {stderr.text[-500:].strip()}"
+    outcome, exit_code, sig, detail = _classify(proc.returncode, status, watch, stderr.text, limits)
     return SandboxResult(
         outcome=outcome,
         exit_code=exit_code,
@@ -265,13 +236,37 @@ def _classify(returncode, status, watch, strays, duration, stdout, stderr, repor
         memory_exceeded=outcome is Outcome.MEMORY,
         killed=watch.killed_for is not None,
         duration_s=duration,
-        peak_memory_bytes=peak,
+        peak_memory_bytes=max(watch.peak_rss, int(status.get("maxrss_kib") or 0) * 1024),
         stdout=stdout,
         stderr=stderr,
-        isolation=report,
+        isolation=isolation.report_for(request.level, uid),
         stray_processes_killed=int(status.get("strays") or 0) + strays,
         message=describe(outcome, exit_code, sig, detail),
     )
+
+
+def _classify(
+    returncode: int | None, status: dict, watch: Watch, stderr: str, limits: Limits
+) -> tuple[Outcome, int | None, int | None, str]:
+    """(outcome, exit code, signal, detail) from the watchdog's verdict and the launcher's report."""
+    if watch.killed_for is not None:
+        return watch.killed_for, None, int(signal.SIGKILL), watch.detail
+    if "error" in status:
+        return Outcome.SANDBOX_ERROR, None, None, f"Launcher: {status['error']}"
+    wait_status = status.get("wait_status")
+    if wait_status is None:
+        detail = f"The launcher ended without a report (status {returncode}): {stderr[-500:].strip()}"
+        return Outcome.SANDBOX_ERROR, None, None, detail
+    if os.WIFSIGNALED(wait_status):
+        sig = os.WTERMSIG(wait_status)
+        return (Outcome.CPU_TIME if sig == signal.SIGXCPU else Outcome.SIGNALED), None, sig, ""
+    exit_code = os.WEXITSTATUS(wait_status)
+    if exit_code == 0:
+        return Outcome.OK, 0, None, ""
+    if "MemoryError" in stderr[-4000:]:
+        detail = f"MemoryError at the per-process limit of {limits.memory_bytes} bytes (exit {exit_code})."
+        return Outcome.MEMORY, exit_code, None, detail
+    return Outcome.EXIT_NONZERO, exit_code, None, ""
 
 
 def _read_status(fd: int) -> dict:

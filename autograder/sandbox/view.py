@@ -164,7 +164,10 @@ def _add_bind(binds: list[Mount], system: list[Mount], kind: MountKind, path: Pa
     dest, real = str(path), os.path.realpath(path)
     for mount in [*system, *binds]:
         if mount.kind in ("ro-bind", "bind") and mount.source and _is_within(dest, mount.dest):
-            if _is_within(real, os.path.realpath(mount.source)) and dest[len(mount.dest) :] == real[len(mount.source) :]:
+            if (
+                _is_within(real, os.path.realpath(mount.source))
+                and dest[len(mount.dest) :] == real[len(mount.source) :]
+            ):
                 return
     binds.append(Mount(kind, dest, real))
 

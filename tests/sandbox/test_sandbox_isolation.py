@@ -108,7 +108,10 @@ def test_repository_is_not_written(strong_box):
 
 
 def test_file_left_in_writable_out_comes_back(box):
-    code = "import json, os\njson.dump({'accuracy': 0.91}, open(os.path.join(os.environ['SANDBOX_OUT'], 'metrics.json'), 'w'))"
+    code = (
+        "import json, os\n"
+        "json.dump({'accuracy': 0.91}, open(os.path.join(os.environ['SANDBOX_OUT'], 'metrics.json'), 'w'))"
+    )
     result = box.run(code)
     assert result.outcome is Outcome.OK, result.message + result.stderr.text
     produced = box.out / "metrics.json"

@@ -64,7 +64,9 @@ def test_capture_replaces_invalid_utf8():
 
 
 def test_python_entry_needs_exactly_one_entry():
-    with pytest.raises(ValueError, match="Expected exactly one of `script`, `module` or `code`. Received: script, code"):
+    with pytest.raises(
+        ValueError, match="Expected exactly one of `script`, `module` or `code`. Received: script, code"
+    ):
         PythonEntry(script=Path("a.py"), code="pass")
     assert PythonEntry(module="worker", args=("x", 3)).argv() == [sys.executable, "-B", "-m", "worker", "x", "3"]
 

@@ -7,9 +7,9 @@ import uuid
 from dataclasses import replace
 
 import pytest
+from sandbox_testing import FAST, processes_with
 
 from autograder.sandbox import MIB, Outcome
-from sandbox_testing import FAST, processes_with
 
 
 def test_sys_exit_zero_is_ok(box):
@@ -95,7 +95,9 @@ def test_printing_50_megabytes_is_truncated_with_a_note(box):
 
 def test_fork_bomb_is_contained_and_cleaned_up(box):
     if box.level.value == "plain" and __import__("os").geteuid() == 0:
-        pytest.skip("RLIMIT_NPROC does not bind root; the plain level as a user is tested in test_sandbox_unprivileged.py")
+        pytest.skip(
+            "RLIMIT_NPROC does not bind root; the plain level as a user is tested in test_sandbox_unprivileged.py"
+        )
     marker = f"forkbomb-{uuid.uuid4().hex}"
     code = (
         f"# {marker}\n"
@@ -139,7 +141,9 @@ def test_background_process_does_not_outlive_the_run(box):
 
 def test_grader_environment_is_not_passed_on(box, monkeypatch):
     monkeypatch.setenv("GRADER_TOKEN", "do-not-leak")
-    result = box.run("import os; print(os.environ.get('GRADER_TOKEN'), os.environ['COURSE_PART'])", env={"COURSE_PART": "scratch"})
+    result = box.run(
+        "import os; print(os.environ.get('GRADER_TOKEN'), os.environ['COURSE_PART'])", env={"COURSE_PART": "scratch"}
+    )
     assert result.outcome is Outcome.OK, result.message
     assert result.stdout.text == "None scratch\n"
 

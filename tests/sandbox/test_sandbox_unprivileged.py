@@ -11,7 +11,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
@@ -30,11 +29,22 @@ def _skip_reason() -> str | None:
     if not os.path.exists(SYSTEM_PYTHON):
         return f"needs a system Python at {SYSTEM_PYTHON} that `nobody` can run"
     probe = subprocess.run(
-        [SYSTEM_PYTHON, "-c", "import sys; assert sys.version_info >= (3, 11); sys.path.insert(0, sys.argv[1]); import autograder.sandbox", str(REPO)],
-        user=NOBODY, group=NOBODY, extra_groups=[], capture_output=True, cwd="/",
+        [
+            SYSTEM_PYTHON,
+            "-c",
+            "import sys; assert sys.version_info >= (3, 11); sys.path.insert(0, sys.argv[1]); "
+            "import autograder.sandbox",
+            str(REPO),
+        ],
+        user=NOBODY,
+        group=NOBODY,
+        extra_groups=[],
+        capture_output=True,
+        cwd="/",
     )
     if probe.returncode != 0:
-        return f"`nobody` cannot import autograder.sandbox with {SYSTEM_PYTHON} (>= 3.11, repo readable): {probe.stderr.decode()[-300:]}"
+        error = probe.stderr.decode()[-300:]
+        return f"`nobody` cannot import autograder.sandbox with {SYSTEM_PYTHON} (>= 3.11, repo readable): {error}"
     return None
 
 
@@ -50,8 +60,20 @@ def scenario():
         os.chown(base, NOBODY, NOBODY)
         try:
             done = subprocess.run(
-                [SYSTEM_PYTHON, "-I", str(Path(__file__).with_name("unprivileged_scenario.py")), str(REPO), base, level],
-                user=NOBODY, group=NOBODY, extra_groups=[], capture_output=True, cwd="/", timeout=120,
+                [
+                    SYSTEM_PYTHON,
+                    "-I",
+                    str(Path(__file__).with_name("unprivileged_scenario.py")),
+                    str(REPO),
+                    base,
+                    level,
+                ],
+                user=NOBODY,
+                group=NOBODY,
+                extra_groups=[],
+                capture_output=True,
+                cwd="/",
+                timeout=120,
                 env={"PATH": "/usr/bin:/bin", "HOME": base, "LANG": "C.UTF-8"},
             )
         finally:
