@@ -1,6 +1,12 @@
-"""Fixtures for the sandbox tests: a `Box` at each isolation level, skipped where unavailable."""
+"""Fixtures for the sandbox tests: a `Box` at each isolation level, skipped where unavailable.
+
+Set `COURSE_SANDBOX_REQUIRE=bwrap` (comma-separated levels) where a level must be there, as in
+CI: its tests then fail instead of being skipped when it is missing.
+"""
 
 from __future__ import annotations
+
+import os
 
 import pytest
 from sandbox_testing import Box
@@ -10,6 +16,9 @@ from autograder.sandbox import IsolationLevel, unavailable_reason
 
 def _skip_unless_available(level: IsolationLevel) -> None:
     reason = unavailable_reason(level)
+    required = os.environ.get("COURSE_SANDBOX_REQUIRE", "").replace(" ", "").split(",")
+    if reason is not None and level.value in required:
+        pytest.fail(f"isolation level `{level.value}` is required (COURSE_SANDBOX_REQUIRE) but {reason}")
     if reason is not None:
         pytest.skip(f"isolation level `{level.value}` not available here: {reason}")
 
