@@ -1,7 +1,14 @@
 """The sandbox that runs untrusted student code: limits, isolation, and untrusted read-back.
 
-Run one part of a submission with `run_sandboxed`; read what it left in its output folder
-only through `autograder.sandbox.artifacts`.
+Run one part of a submission with `run_sandboxed(command, workdir=..., readable=[...],
+writable_out=..., hidden=[...], limits=Limits(...), env={...})`; it returns a `SandboxResult`
+(outcome, exit code or signal, duration, bounded output, the isolation used). Read what the
+code left in `writable_out` only with `read_json`, `read_npz` and `load_keras_model`, which
+treat it as hostile data.
+
+Isolation, strongest available first (`best_level()`; each run reports the one it used):
+`bwrap` (bubblewrap), `namespaces` (unshare(2) as root) and `plain` (limits only, a student's
+laptop; its report carries a warning that it is weak).
 """
 
 from autograder.sandbox.artifacts import (
