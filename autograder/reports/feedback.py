@@ -1,0 +1,158 @@
+"""A student's feedback: `feedback.md` with the score of every check, and plots of the grader's runs.
+
+The folder written for one submission holds:
+    feedback.md               total, one table of checks per part, notes, the trained models
+    curves-<model>.png        accuracy and loss per epoch, training vs validation
+    confusion-<model>.png     cat/dog confusion matrix on the hidden test split
+
+`<model>` is the training curve's name made file-safe (lower case, dashes), so names are the
+same on every run. Images are linked from the markdown by relative paths, so the folder can be
+moved or zipped whole.
+
+Checks whose visibility is "hidden" (by default) show only their name and score: their message
+could reveal the hidden test.
+
+Example:
+    >>> write_feedback(result, "out/feedback/alice")  # doctest: +SKIP
+    PosixPath('out/feedback/alice/feedback.md')
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Collection
+from pathlib import Path
+
+from autograder.checks.result import CheckResult
+from autograder.grading.result import PartResult, SubmissionResult, TrainingCurve
+from autograder.reports import plots
+from autograder.reports.atomic import atomic_write_text
+
+FEEDBACK_FILE = "feedback.md"
+HIDDEN_NOTE = "*Hidden check: details are not shown.*"
+# Markdown specials, and "_" except inside a word ("max_score" stays readable, "__init__" is escaped).
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*\[\]<>|]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9]))")
+
+
+def _points(value: float) -> str:
+    return f"{round(value, 2):g}"
+
+
+def _escape(text: str) -> str:
+    """Text as literal markdown inside a table cell or a line: specials escaped, lines joined."""
+    escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", text.strip())
+    return "<br>".join(line.strip() for line in escaped.splitlines() if line.strip())
+
+
+def slug(name: str) -> str:
+    """A file-safe form of a name: lower case letters, digits and single dashes."""
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "model"
+
+
+def image_names(curves: list[TrainingCurve]) -> list[str]:
+    """One distinct, stable file stem per curve ("scratch", "frozen-base", "scratch-2", ...)."""
+    stems: list[str] = []
+    for curve in curves:
+        stem, counter = slug(curve.name), 2
+        while stem in stems:
+            stem, counter = f"{slug(curve.name)}-{counter}", counter + 1
+        stems.append(stem)
+    return stems
+
+
+def _status(check: CheckResult) -> str:
+    if check.ok:
+        return "passed"
+    return "partial" if check.score > 0 else "failed"
+
+
+def _part_section(number: int, part: PartResult, hidden: Collection[str]) -> list[str]:
+    lines = [f"## Part {number}: {_escape(part.title)} ({_points(part.score)} / {_points(part.max_score)} points)", ""]
+    sandbox = part.sandbox
+    if sandbox is not None and sandbox.outcome != "ok":
+        detail = f" {_escape(sandbox.message)}" if sandbox.message else ""
+        lines += [
+            f"> **Your code for this part did not finish normally** ({_escape(sandbox.outcome)} after "
+            f"{sandbox.seconds:.1f} s).{detail}",
+            "",
+        ]
+    if not part.checks:
+        return lines + ["No checks were run for this part.", ""]
+    lines += ["| Check | Score | Result | What to fix |", "| --- | ---: | --- | --- |"]
+    for check in part.checks:
+        if check.visibility in hidden:
+            message = HIDDEN_NOTE if not check.ok else ""
+        else:
+            message = "" if check.ok else _escape(check.message)
+        score = f"{_points(check.score)} / {_points(check.max_score)}"
+        lines.append(f"| {_escape(check.name)} | {score} | {_status(check)} | {message} |")
+    return lines + [""]
+
+
+def _curve_section(curve: TrainingCurve, stem: str, folder: Path) -> list[str]:
+    lines = [f"### {_escape(curve.name)}", "", f"Accuracy on the hidden test split: **{curve.accuracy:.3f}**", ""]
+    if plots.has_history(curve):
+        name = f"curves-{stem}.png"
+        plots.save_png(plots.training_curves_figure(curve), folder / name)
+        lines += [f"![Training and validation curves of {_escape(curve.name)}]({name})", ""]
+    else:
+        lines += ["No training history was recorded for this model.", ""]
+    if plots.has_predictions(curve):
+        problem = plots.predictions_problem(curve)
+        if problem:
+            lines += [f"Confusion matrix not drawn: {_escape(problem)}", ""]
+        else:
+            name = f"confusion-{stem}.png"
+            plots.save_png(plots.confusion_matrix_figure(curve), folder / name)
+            lines += [f"![Confusion matrix of {_escape(curve.name)} (cat/dog)]({name})", ""]
+    return lines
+
+
+def feedback_markdown(
+    result: SubmissionResult, folder: str | os.PathLike, hidden_visibilities: Collection[str] = ("hidden",)
+) -> str:
+    """Render the feedback for `result`, writing its plots into `folder`; returns the markdown.
+
+    Args:
+        result: what grading concluded about one submission.
+        folder: where the plots go (created if missing); the markdown links to them relatively.
+        hidden_visibilities: visibilities whose check messages are withheld.
+    """
+    folder = Path(folder)
+    lines = [
+        f"# Feedback for {_escape(result.submission)}",
+        "",
+        f"**Total: {_points(result.score)} / {_points(result.max_score)} points** "
+        f"(profile `{result.profile}`, submission `{result.content_hash}`)",
+        "",
+    ]
+    for number, part in enumerate(result.parts, start=1):
+        lines += _part_section(number, part, hidden_visibilities)
+    if result.notes:
+        lines += ["## Notes", ""] + [f"- {_escape(note)}" for note in result.notes] + [""]
+    if result.curves:
+        lines += ["## Models trained by the grader", ""]
+        for curve, stem in zip(result.curves, image_names(result.curves), strict=True):
+            lines += _curve_section(curve, stem, folder)
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def write_feedback(
+    result: SubmissionResult, folder: str | os.PathLike, hidden_visibilities: Collection[str] = ("hidden",)
+) -> Path:
+    """Write `feedback.md` and its plots for one submission into `folder`.
+
+    Args:
+        result: what grading concluded about one submission.
+        folder: the submission's feedback folder (created if missing). Files of an earlier run
+            with the same names are replaced; other files are left alone.
+        hidden_visibilities: visibilities whose check messages are withheld ("hidden" only,
+            by default: the feedback is for the student).
+
+    Returns:
+        The path of `feedback.md`.
+    """
+    folder = Path(folder)
+    markdown = feedback_markdown(result, folder, hidden_visibilities)
+    return atomic_write_text(folder / FEEDBACK_FILE, markdown)
