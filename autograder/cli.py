@@ -73,6 +73,32 @@ def reference(
     stage.main(ctx, profile, tuple(only) if only else None, console=console, verbose=verbose)
 
 
+@app.command()
+def calibrate(
+    profile: Annotated[str, typer.Option("--profile", "-p", help="Profile to calibrate.")],
+    seeds: Annotated[int, typer.Option("--seeds", min=1, help="Reference runs to derive thresholds from.")] = 3,
+    fresh: Annotated[int, typer.Option("--fresh", min=0, help="Extra fresh seeds to verify the thresholds on.")] = 0,
+    config: ConfigOpt = None,
+    data_dir: DataOpt = None,
+    weights_dir: WeightsOpt = None,
+    cache_dir: CacheOpt = None,
+) -> None:
+    """Train the reference over seeds and write the profile's accuracy thresholds."""
+    from autograder import calibration as stage  # noqa: PLC0415
+
+    ctx = _context(config, data_dir, weights_dir, cache_dir)
+    calibration, fresh_runs = stage.main(ctx, profile, seeds=seeds, fresh=fresh, console=console)
+    failures = [
+        f"{name}: {value:.3f} < {calibration.thresholds[name].threshold:.3f}"
+        for name, values in fresh_runs.items()
+        for value in values
+        if value < calibration.thresholds[name].threshold
+    ]
+    if failures:
+        err.print("The reference fails its own thresholds on fresh seeds: " + "; ".join(failures), markup=False)
+        raise typer.Exit(1)
+
+
 @app.command("config")
 def show_config(config: ConfigOpt = None) -> None:
     """Validate course.yaml and print its parts and profiles."""

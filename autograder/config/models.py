@@ -54,6 +54,7 @@ class ScratchBudget(Frozen):
     image_size: int = Field(ge=32, le=512)
     epochs: int = Field(ge=1)
     dropout: float = Field(ge=0.0, lt=1.0)
+    batch_size: int | None = Field(default=None, ge=1)  # None: the profile's batch_size
 
 
 class BaseModelConfig(Frozen):
@@ -93,6 +94,8 @@ class Profile(Frozen):
     transfer: TransferBudget
     fine_tuning: FineTuneBudget
     tta: TTAConfig
+    worker_seconds: float = Field(default=300.0, gt=0)  # wall-clock limit of one part's sandboxed worker
+    worker_memory_gb: float = Field(default=4.0, gt=0)
 
     @model_validator(mode="after")
     def _tta_larger_than_crop(self) -> Profile:

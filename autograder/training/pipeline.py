@@ -56,6 +56,31 @@ def _timer() -> Iterator[list[float]]:
     box.append(time.perf_counter() - start)
 
 
+def fit_model(
+    model, load: SplitLoader, size: int, epochs: int, batch_size: int, callbacks=None, verbose: int = 0
+) -> dict[str, list[float]]:
+    """Train on the profile's training split with its validation split; return the history."""
+    train, val = load("train", size), load("validation", size)
+    history = model.fit(
+        as_float(train),
+        train.labels.astype("float32"),
+        validation_data=(as_float(val), val.labels.astype("float32")),
+        epochs=epochs,
+        batch_size=batch_size,
+        callbacks=callbacks or [],
+        shuffle=True,
+        verbose=verbose,
+    )
+    return {k: [float(v) for v in vals] for k, vals in history.history.items()}
+
+
+def evaluate_model(name: str, model, load: SplitLoader, size: int, seconds: float = 0.0, history=None) -> RunResult:
+    """Accuracy of `model` on the hidden test split at `size`."""
+    test = load("test", size)
+    probs = np.asarray(model.predict(as_float(test), batch_size=64, verbose=0)).reshape(-1)
+    return RunResult(name, accuracy(probs, test.labels), seconds, history or {}, probs, test.labels)
+
+
 class LabRunner:
     """Runs the lab's parts in order, sharing the base and the frozen model between them."""
 
@@ -66,9 +91,11 @@ class LabRunner:
         load: SplitLoader,
         weights_file: Path | str,
         verbose: int = 0,
+        seed: int | None = None,
     ) -> None:
         self.lab = lab
         self.profile = profile
+        self.seed = profile.seed if seed is None else seed  # training seed; data subsets use profile.seed
         self.load = load
         self.weights_file = str(weights_file)
         self.verbose = verbose
@@ -76,38 +103,25 @@ class LabRunner:
         self._base = None
 
     # -- helpers ---------------------------------------------------------------------------
-    def _fit(self, model, size: int, epochs: int, callbacks=None) -> dict[str, list[float]]:
-        train, val = self.load("train", size), self.load("validation", size)
-        history = model.fit(
-            as_float(train),
-            train.labels.astype("float32"),
-            validation_data=(as_float(val), val.labels.astype("float32")),
-            epochs=epochs,
-            batch_size=self.profile.batch_size,
-            callbacks=callbacks or [],
-            shuffle=True,
-            verbose=self.verbose,
-        )
-        return {k: [float(v) for v in vals] for k, vals in history.history.items()}
+    def _fit(self, model, size: int, epochs: int, callbacks=None, batch_size=None) -> dict[str, list[float]]:
+        return fit_model(model, self.load, size, epochs, batch_size or self.profile.batch_size, callbacks, self.verbose)
 
     def _evaluate(self, name: str, model, size: int, seconds: float, history) -> RunResult:
-        test = self.load("test", size)
-        probs = np.asarray(model.predict(as_float(test), batch_size=64, verbose=0)).reshape(-1)
-        return RunResult(name, accuracy(probs, test.labels), seconds, history, probs, test.labels)
+        return evaluate_model(name, model, self.load, size, seconds, history)
 
     # -- parts ------------------------------------------------------------------------------
     def scratch(self, augmented: bool) -> RunResult:
         """The small convnet, plain or with augmentation + dropout."""
         budget = self.profile.scratch
-        seed_everything(self.profile.seed)
+        seed_everything(self.seed)
         size = budget.image_size
         with _timer() as took:
-            aug = self.lab.augmentation.build_augmentation(size, size, seed=self.profile.seed) if augmented else None
+            aug = self.lab.augmentation.build_augmentation(size, size, seed=self.seed) if augmented else None
             model = self.lab.scratch.build_scratch_cnn(
                 (size, size, 3), augmentation=aug, dropout=budget.dropout if augmented else 0.0
             )
             model = self.lab.scratch.compile_scratch_cnn(model)
-            history = self._fit(model, size, budget.epochs)
+            history = self._fit(model, size, budget.epochs, batch_size=budget.batch_size)
         name = "scratch_augmented" if augmented else "scratch"
         return self._evaluate(name, model, size, took[0], history)
 
@@ -122,7 +136,7 @@ class LabRunner:
 
     def linear_classifier(self) -> RunResult:
         """Off-the-shelf features of the frozen base + a linear classifier."""
-        seed_everything(self.profile.seed)
+        seed_everything(self.seed)
         fe, size = self.lab.feature_extraction, self.profile.base.image_size
         with _timer() as took:
             base = self.base()
@@ -134,10 +148,10 @@ class LabRunner:
 
     def frozen_base(self) -> RunResult:
         """Augmentation -> preprocess -> frozen base -> head, where only the head trains."""
-        seed_everything(self.profile.seed)
+        seed_everything(self.seed)
         fe, size, budget = self.lab.feature_extraction, self.profile.base.image_size, self.profile.transfer
         with _timer() as took:
-            aug = self.lab.augmentation.build_augmentation(size, size, seed=self.profile.seed)
+            aug = self.lab.augmentation.build_augmentation(size, size, seed=self.seed)
             model = fe.build_transfer_model(self.base(), augmentation=aug, dropout=budget.dropout)
             model = fe.compile_transfer_model(model, learning_rate=budget.learning_rate)
             history = self._fit(model, size, budget.epochs)
@@ -148,7 +162,7 @@ class LabRunner:
         """Unfreeze the top of the base, recompile with a low rate, train with early stopping."""
         if self._transfer_model is None:
             self.frozen_base()
-        seed_everything(self.profile.seed)
+        seed_everything(self.seed)
         ft, size, budget = self.lab.fine_tuning, self.profile.base.image_size, self.profile.fine_tuning
         model = self._transfer_model
         with _timer() as took:

@@ -1,0 +1,90 @@
+"""`course calibrate`: train the reference over several seeds and write a profile's thresholds."""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from autograder.calibration.thresholds import Calibration, Threshold, accuracy_credit, derive_threshold
+from autograder.config import Profile
+from autograder.context import CourseContext
+from autograder.reports.tables import LABELS
+from autograder.training.lab_modules import load_lab_modules
+from autograder.training.pipeline import RUN_NAMES, LabRunner
+from autograder.training.seeding import quiet_backend_logs
+
+__all__ = ["Calibration", "Threshold", "accuracy_credit", "calibration_path", "derive_threshold", "main", "profile_digest"]
+
+
+def profile_digest(profile: Profile) -> str:
+    """A short hash of a profile's settings: a calibration made under other settings is stale."""
+    return hashlib.sha256(profile.model_dump_json().encode()).hexdigest()[:16]
+
+
+def calibration_path(ctx: CourseContext, profile_name: str) -> Path:
+    return ctx.solutions_dir / "calibration" / f"{profile_name}.json"
+
+
+def _train_seeds(ctx, profile, seeds, console, label):
+    lab = load_lab_modules(ctx.solutions_dir, prefix="calibration")
+    load, weights = ctx.split_loader(profile), ctx.weights_file(profile)
+    accuracies: dict[str, list[float]] = {name: [] for name in RUN_NAMES}
+    for i, seed in enumerate(seeds, start=1):
+        runner = LabRunner(lab, profile, load, weights, seed=seed)
+        with console.status(f"{label}: seed {seed} ({i}/{len(seeds)})") as status:
+            for result in runner.run_all(progress=lambda step: status.update(f"{label}: seed {seed} ({i}/{len(seeds)}): {LABELS[step]}")):
+                accuracies[result.name].append(result.accuracy)
+        console.print(f"  seed {seed}: " + ", ".join(f"{n} {accuracies[n][-1]:.3f}" for n in RUN_NAMES))
+    return accuracies
+
+
+def main(
+    ctx: CourseContext, profile_name: str, seeds: int = 3, fresh: int = 0, console: Console | None = None
+) -> tuple[Calibration, dict[str, list[float]]]:
+    """Calibrate `profile_name` over `seeds` seeds, write its file, then check `fresh` new seeds.
+
+    Returns the calibration and the fresh seeds' accuracies (each must pass its threshold).
+    """
+    from autograder.reference import machine_summary  # noqa: PLC0415
+
+    quiet_backend_logs()
+    console = console or Console()
+    profile = ctx.profile(profile_name)
+    calibration_seeds = [profile.seed + i for i in range(seeds)]
+    accuracies = _train_seeds(ctx, profile, calibration_seeds, console, "Calibrating")
+    test_images = len(ctx.split_loader(profile)("test", profile.base.image_size))
+    import keras  # noqa: PLC0415
+
+    calibration = Calibration(
+        profile=profile_name,
+        profile_digest=profile_digest(profile),
+        seeds=calibration_seeds,
+        thresholds={name: derive_threshold(values, test_images) for name, values in accuracies.items()},
+        hardware=machine_summary(),
+        backend=keras.backend.backend(),
+        date=datetime.date.today().isoformat(),
+    )
+    path = calibration_path(ctx, profile_name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(calibration.to_json(), encoding="utf-8")
+    fresh_accuracies = {}
+    if fresh:
+        fresh_seeds = [profile.seed + 1000 + i for i in range(fresh)]
+        fresh_accuracies = _train_seeds(ctx, profile, fresh_seeds, console, "Checking fresh seeds")
+    console.print(calibration_table(calibration, fresh_accuracies))
+    console.print(f"Wrote {path}")
+    return calibration, fresh_accuracies
+
+
+def calibration_table(calibration: Calibration, fresh: dict[str, list[float]]) -> Table:
+    table = Table(title=f"Calibration of profile {calibration.profile!r} ({len(calibration.seeds)} seeds)")
+    for column in ("Part", "Mean", "Std", "Worst", "Threshold", "Floor", "Fresh seeds (pass?)"):
+        table.add_column(column, justify="left" if column == "Part" else "right")
+    for name, t in calibration.thresholds.items():
+        checks = " ".join(f"{a:.3f}{'' if a >= t.threshold else '!'}" for a in fresh.get(name, []))
+        table.add_row(LABELS[name], f"{t.mean:.3f}", f"{t.std:.3f}", f"{min(t.accuracies):.3f}", f"{t.threshold:.3f}", f"{t.floor:.3f}", checks or "-")
+    return table

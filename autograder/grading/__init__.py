@@ -1,0 +1,1 @@
+"""`course grade`: sandboxed, checked, trained and reported grading of submissions."""

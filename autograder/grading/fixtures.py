@@ -1,0 +1,142 @@
+"""Named data that lab checks ask for by parameter name, resolved lazily by the grader.
+
+A check such as `def test_x(scratch_150, reference)` gets the submission's model (built in the
+sandbox, loaded here in safe mode) and the reference's. When the probe behind a name failed,
+the check is not called: it fails with the probe's error (e.g. the NotImplementedError of a
+stub), so every check says which function let it down.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from autograder.grading.result import TrainingCurve
+from autograder.grading.worker_run import PartRun
+from autograder.probes.training_probe import load_probe
+from autograder.sandbox import UntrustedArtifactError, load_keras_model, read_json, read_npz
+
+MAX_ARRAYS = 4096
+
+
+class MissingData(Exception):
+    """A check's input could not be produced; the message says which function failed and how."""
+
+
+def _model(name: str) -> Callable[[Path], object]:
+    return lambda out: load_keras_model(out, name)
+
+
+def _array(name: str, key: str) -> Callable[[Path], np.ndarray]:
+    return lambda out: read_npz(out, name, max_arrays=MAX_ARRAYS)[key]
+
+
+def _probe(name: str) -> Callable[[Path], object]:
+    def load(out: Path):
+        read_npz(out, name, max_arrays=MAX_ARRAYS)  # validates the file before it is parsed
+        return load_probe(out / name)
+
+    return load
+
+
+def _linear(out: Path) -> dict:
+    arrays = read_npz(out, "linear.npz")
+    return {"validation": arrays["validation"], "test": arrays["test"]}
+
+
+# name -> (part, probe, loader of the probe's output folder)
+ARTIFACTS: dict[str, tuple[str, str, Callable[[Path], object]]] = {
+    "augmentation_block": ("augmentation", "augmentation_block", _model("augmentation.keras")),
+    "ten_crops": ("augmentation", "ten_crops", _array("ten_crops.npz", "crops")),
+    "tta_predictions": ("augmentation", "predict_with_tta", _array("tta.npz", "probabilities")),
+    "scratch_150": ("scratch", "scratch_models", _model("scratch_150.keras")),
+    "scratch_other": ("scratch", "scratch_models", _model("scratch_other.keras")),
+    "scratch_plain": ("scratch", "scratch_models", _model("scratch_plain.keras")),
+    "scratch_augmented": ("scratch", "scratch_models", _model("scratch_augmented.keras")),
+    "base": ("feature_extraction", "base_model", _model("base.keras")),
+    "features": ("feature_extraction", "features", _array("features.npz", "features")),
+    "linear": ("feature_extraction", "linear_classifier", _linear),
+    "transfer_uncompiled": ("feature_extraction", "transfer_model", _model("transfer_uncompiled.keras")),
+    "transfer_model": ("feature_extraction", "transfer_model", _model("transfer_model.keras")),
+    "transfer_probe": ("feature_extraction", "transfer_model", _probe("transfer_probe.npz")),
+    "fine_tune_model": ("fine_tuning", "fine_tuning_model", _model("fine_tune_model.keras")),
+    "fine_tune_probe": ("fine_tuning", "fine_tuning_model", _probe("fine_tune_probe.npz")),
+    "unfreeze_other": ("fine_tuning", "unfreeze_elsewhere", lambda out: read_json(out, "unfreeze_other.json")),
+    "callbacks": ("fine_tuning", "callbacks", lambda out: read_json(out, "callbacks.json")),
+}
+
+# Trained results: name -> (method of the trainer, the artifacts it needs)
+TRAINED = {
+    "scratch_result": ("scratch", ("scratch_plain",)),
+    "scratch_augmented_result": ("scratch_augmented", ("scratch_augmented",)),
+    "linear_result": ("linear", ("linear",)),
+    "frozen_result": ("frozen", ("transfer_model",)),
+    "fine_tuned_result": ("fine_tuned", ("fine_tune_model", "callbacks")),
+}
+
+
+class SubmissionData:
+    """Resolves fixture names for one submission, caching each value (or its failure)."""
+
+    def __init__(self, runs: dict[str, PartRun], shared: dict[str, object], trainer) -> None:
+        self.runs = runs
+        self.shared = shared
+        self.trainer = trainer
+        self._values: dict[str, object] = {}
+        self._errors: dict[str, str] = {}
+        self.curves: list[TrainingCurve] = []
+
+    def get(self, name: str):
+        if name in self._values:
+            return self._values[name]
+        if name in self._errors:
+            raise MissingData(self._errors[name])
+        try:
+            value = self._resolve(name)
+        except MissingData as exc:
+            self._errors[name] = str(exc)
+            raise
+        self._values[name] = value
+        return value
+
+    def _resolve(self, name: str):
+        if name in self.shared:
+            return self.shared[name]
+        if name in ARTIFACTS:
+            part, probe, loader = ARTIFACTS[name]
+            run = self.runs.get(part)
+            if run is None:
+                raise MissingData(f"The {part} part was not run")
+            error = run.error_for(probe)
+            if error is not None:
+                raise MissingData(_short(error))
+            try:
+                return loader(run.out)
+            except (UntrustedArtifactError, KeyError, ValueError, OSError, TypeError) as exc:
+                raise MissingData(f"`{probe}` returned something the grader cannot use: {exc}") from None
+        if name in TRAINED:
+            method, needs = TRAINED[name]
+            values = [self.get(need) for need in needs]
+            start = time.perf_counter()
+            try:
+                curve = getattr(self.trainer, method)(*values)
+            except Exception as exc:  # noqa: BLE001  (a model that cannot train earns no accuracy)
+                raise MissingData(f"Training failed: {type(exc).__name__}: {exc}") from None
+            curve.history.setdefault("seconds", [round(time.perf_counter() - start, 1)])
+            self.curves.append(curve)
+            return curve
+        raise MissingData(f"No data named {name!r} (a mistake in the check, not in the submission)")
+
+
+def _short(error: str, limit: int = 1200) -> str:
+    """The exception line first (it names the failing call), then the end of the traceback."""
+    lines = [line for line in error.strip().splitlines() if line.strip() and set(line.strip()) != {"^"}]
+    if not lines:
+        return "failed"
+    head, context = lines[-1], "\n".join(lines[:-1])
+    if len(context) > limit:
+        context = "[...]\n" + context[-limit:]
+    return f"{head}\n{context}" if context else head

@@ -1,0 +1,149 @@
+"""What the grader prepares once per profile and shares across submissions.
+
+The worker folder (`worker/`) holds only what student code may read: a few training images,
+reference features (numbers, not images), the reference augmentation blocks and a frozen
+model to fine-tune. The hidden test images stay in the grader process; the hidden split's
+features are computed once with the reference base and cached, so a batch of hundreds of
+submissions extracts them once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from autograder.bases import populate_keras_home
+from autograder.config import Profile
+from autograder.context import CourseContext
+from autograder.training.lab_modules import LabModules, load_lab_modules
+from autograder.training.pipeline import LabRunner
+from autograder.training.seeding import seed_everything
+
+AUGMENTATION_SIZE = 64
+PROBE_IMAGES = 16
+TTA_IMAGES = 4
+INPUTS_VERSION = 1
+
+
+@dataclass(frozen=True)
+class GradingInputs:
+    """Folders and settings for one profile: `worker` is readable by student code, `hidden` is not."""
+
+    root: Path
+    profile_name: str
+    profile: Profile
+    settings: dict
+
+    @property
+    def worker(self) -> Path:
+        return self.root / "worker"
+
+    @property
+    def hidden(self) -> Path:
+        return self.root / "hidden"
+
+    @property
+    def keras_home(self) -> Path:
+        return self.worker / "keras"
+
+
+def settings_for(profile: Profile, weights_file: Path) -> dict:
+    """The values the probes need, as plain JSON."""
+    scratch_other = profile.scratch.image_size if profile.scratch.image_size != 150 else 128
+    return {
+        "seed": profile.seed,
+        "augmentation_size": AUGMENTATION_SIZE,
+        "tta_crop": profile.base.image_size,
+        "scratch_size": profile.scratch.image_size,
+        "scratch_other_size": scratch_other,
+        "scratch_dropout": profile.scratch.dropout,
+        "base_size": profile.base.image_size,
+        "architecture": profile.base.architecture,
+        "alpha": profile.base.alpha,
+        "weights_file": str(weights_file),
+        "transfer_dropout": profile.transfer.dropout,
+        "transfer_lr": profile.transfer.learning_rate,
+        "fine_tune_at": profile.fine_tuning.fine_tune_at,
+        "fine_tune_at_other": profile.fine_tuning.fine_tune_at + 12,
+        "fine_tune_lr": profile.fine_tuning.learning_rate,
+        "patience": profile.fine_tuning.patience,
+    }
+
+
+def _digest(ctx: CourseContext, profile: Profile) -> str:
+    solution_files = sorted(ctx.solutions_dir.glob("*.py"))
+    digest = hashlib.sha256(f"{INPUTS_VERSION}|{profile.model_dump_json()}".encode())
+    for path in solution_files:
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def tta_model(crop: int):
+    """A small fixed model whose prediction differs from crop to crop (for the TTA check)."""
+    import keras  # noqa: PLC0415
+
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((crop, crop, 3))
+    x = keras.layers.Rescaling(1 / 255)(inputs)
+    x = keras.layers.Conv2D(4, 5, strides=4, activation="relu")(x)
+    x = keras.layers.Flatten()(x)
+    outputs = keras.layers.Dense(1, activation="sigmoid")(x)
+    return keras.Model(inputs, outputs, name="tta_probe_model")
+
+
+def _build(ctx: CourseContext, profile: Profile, lab: LabModules, root: Path, weights_file: Path) -> None:
+    worker, hidden = root / "worker", root / "hidden"
+    worker.mkdir(parents=True)
+    hidden.mkdir(parents=True)
+    load = ctx.split_loader(profile)
+    size, crop = profile.base.image_size, profile.base.image_size
+    seed_everything(profile.seed)
+    populate_keras_home(worker / "keras", profile.base.architecture, profile.base.alpha, weights_file)
+    # Readable by the worker: a few training/validation images, reference blocks and features.
+    train = load("train", size)
+    pick = np.random.default_rng(profile.seed).permutation(len(train))[:PROBE_IMAGES]
+    np.savez(worker / "probe_images.npz", images=train.images[pick].astype("float32"), labels=train.labels[pick])
+    validation_large = load("validation", profile.tta.resize_to)
+    np.savez(worker / "tta.npz", images=validation_large.images[:TTA_IMAGES].astype("float32"))
+    tta_model(crop).save(worker / "tta_model.keras")
+    for name, side in (("augmentation_scratch.keras", profile.scratch.image_size), ("augmentation_base.keras", size)):
+        lab.augmentation.build_augmentation(side, side, seed=profile.seed).save(worker / name)
+    runner = LabRunner(lab, profile, load, weights_file)
+    base = runner.base()
+    fe = lab.feature_extraction
+    validation, test = load("validation", size), load("test", size)
+    np.savez(
+        worker / "linear.npz",
+        train=fe.extract_features(base, train.images),
+        labels=train.labels,
+        validation=fe.extract_features(base, validation.images),
+        test=fe.extract_features(base, test.images),
+    )
+    runner.frozen_base()
+    runner._transfer_model.save(worker / "frozen_model.keras")  # noqa: SLF001  (the grader's own runner)
+    # Grader only: labels of the hidden split, in the order of the features above.
+    np.savez(hidden / "labels.npz", test=test.labels, validation=validation.labels)
+
+
+def prepare_inputs(ctx: CourseContext, profile_name: str, console=None) -> GradingInputs:
+    """Build (or reuse from the cache) the grading inputs of a profile."""
+    profile = ctx.profile(profile_name)
+    weights_file = ctx.weights_file(profile)
+    root = ctx.locations.cache_dir / "grading" / f"{profile_name}-{_digest(ctx, profile)}"
+    if not (root / "complete.json").is_file():
+        staging = root.with_name(root.name + f".tmp{os.getpid()}")
+        shutil.rmtree(staging, ignore_errors=True)
+        lab = load_lab_modules(ctx.solutions_dir, prefix="grading_reference")
+        if console is not None:
+            console.print(f"Preparing the grader's inputs for profile {profile_name!r} (once; cached in {root})")
+        _build(ctx, profile, lab, staging, weights_file)
+        (staging / "complete.json").write_text(json.dumps({"profile": profile_name}))
+        shutil.rmtree(root, ignore_errors=True)
+        os.replace(staging, root)
+    return GradingInputs(root, profile_name, profile, settings_for(profile, weights_file))

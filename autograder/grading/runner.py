@@ -1,0 +1,135 @@
+"""Grade one submission: run each part's probes in the sandbox, then judge the data here."""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from autograder.checks.result import CheckFailure
+from autograder.config import PART_NAMES
+from autograder.context import CourseContext
+from autograder.grading.fixtures import SubmissionData
+from autograder.grading.inputs import GradingInputs, prepare_inputs
+from autograder.grading.lab_checks import LabCheck, collect_checks, run_lab_check
+from autograder.grading.reference_data import ReferenceData
+from autograder.grading.result import PartResult, SubmissionResult
+from autograder.grading.training import SubmissionTrainer
+from autograder.grading.worker_run import PartRun, default_limits, run_part
+from autograder.training.lab_modules import load_lab_modules
+
+
+def content_hash(folder: Path, modules: list[str]) -> str:
+    """A hash of the graded modules' bytes (missing ones count as empty)."""
+    digest = hashlib.sha256()
+    for name in modules:
+        path = Path(folder) / name
+        digest.update(name.encode() + b"\0")
+        digest.update(path.read_bytes() if path.is_file() else b"<missing>")
+    return digest.hexdigest()[:16]
+
+
+class Thresholds(dict):
+    """Calibrated thresholds by run name; a missing one fails its check with the reason."""
+
+    def __init__(self, profile: str, values: dict, problem: str = "") -> None:
+        super().__init__(values)
+        self.profile = profile
+        self.problem = problem
+
+    def __missing__(self, key: str):
+        raise CheckFailure(
+            f"No calibrated threshold for {key!r} on profile {self.profile!r} ({self.problem or 'missing'}). "
+            f"An instructor runs `course calibrate --profile {self.profile}` first."
+        )
+
+
+@dataclass
+class Grader:
+    """Everything shared by the submissions of a batch: inputs, reference, checks, limits."""
+
+    ctx: CourseContext
+    profile_name: str
+    checks_dir: Path
+    isolation_level: str | None = None
+    console: object | None = None
+    inputs: GradingInputs = field(init=False)
+    reference: ReferenceData = field(init=False)
+    checks: list[LabCheck] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.inputs = prepare_inputs(self.ctx, self.profile_name, console=self.console)
+        lab = load_lab_modules(self.ctx.solutions_dir, prefix="grader_reference")
+        self.reference = ReferenceData(lab, self.inputs)
+        self.checks = collect_checks(self.checks_dir, self.ctx.config)
+        with np.load(self.inputs.hidden / "labels.npz", allow_pickle=False) as labels:
+            self.hidden_labels = labels["test"]
+        self.thresholds = self._thresholds()
+
+    def _thresholds(self) -> Thresholds:
+        from autograder.calibration import Calibration, calibration_path, profile_digest  # noqa: PLC0415
+
+        path = calibration_path(self.ctx, self.profile_name)
+        if not path.is_file():
+            return Thresholds(self.profile_name, {}, f"no calibration file {path.name}")
+        calibration = Calibration.read(path)
+        stale = calibration.profile_digest != profile_digest(self.inputs.profile)
+        values = {name: {"threshold": t.threshold, "floor": t.floor} for name, t in calibration.thresholds.items()}
+        return Thresholds(self.profile_name, values, "calibrated for other profile settings" if stale else "")
+
+    @property
+    def settings_digest(self) -> str:
+        return self.inputs.root.name
+
+    def hidden_paths(self) -> list[Path]:
+        """What a worker must never read: solutions, hidden tests and images, the grader's cache."""
+        from autograder.data import locate_hidden_test  # noqa: PLC0415
+
+        paths = [self.ctx.solutions_dir, self.inputs.hidden, self.ctx.locations.cache_dir / "images"]
+        try:
+            paths.append(locate_hidden_test(self.ctx.config, self.ctx.locations))
+        except FileNotFoundError:
+            pass
+        return [p for p in paths if p.exists()]
+
+    def grade(self, submission: Path, parts: tuple[str, ...] = PART_NAMES) -> SubmissionResult:
+        """Grade the modules in `submission` (a folder); never raises for what they do."""
+        start = time.perf_counter()
+        config, profile = self.ctx.config, self.inputs.profile
+        modules = [config.parts[p].module for p in PART_NAMES]
+        limits = default_limits(profile.worker_seconds, profile.worker_memory_gb)
+        runs: dict[str, PartRun] = {}
+        with tempfile.TemporaryDirectory(prefix="course-grade-") as work:
+            for part in parts:
+                if self.console is not None:
+                    self.console.log(f"{Path(submission).name}: running {part} in the sandbox")
+                runs[part] = run_part(
+                    part, Path(submission), config.parts[part].module, self.inputs, Path(work),
+                    self.hidden_paths(), limits, self.isolation_level,
+                )
+            shared = {"reference": self.reference, "settings": self.inputs.settings, "thresholds": self.thresholds}
+            trainer = SubmissionTrainer(profile, self.ctx.split_loader(profile), self.hidden_labels)
+            data = SubmissionData(runs, shared, trainer)
+            results = []
+            for part in parts:
+                part_checks = [c for c in self.checks if c.meta.part == part]
+                part_result = PartResult(part, config.parts[part].title, round(config.parts[part].points, 4), [], runs[part].sandbox)
+                for check in part_checks:
+                    if self.console is not None:
+                        self.console.log(f"{Path(submission).name}: {check.meta.name}")
+                    part_result.checks.extend(run_lab_check(check, data))
+                results.append(part_result)
+        return SubmissionResult(
+            submission=Path(submission).name,
+            content_hash=content_hash(Path(submission), modules),
+            profile=self.profile_name,
+            settings_digest=self.settings_digest,
+            parts=results,
+            curves=data.curves,
+            execution_time=time.perf_counter() - start,
+            notes=[f"Thresholds of profile {self.profile_name!r}: {self.thresholds.problem}."] if self.thresholds.problem else [],
+        )

@@ -1,0 +1,115 @@
+"""Run one part of one submission in the sandbox and read back its report, as data."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import autograder
+from autograder.grading.inputs import GradingInputs
+from autograder.grading.result import SandboxSummary
+from autograder.probes.protocol import REPORT, REQUEST, ProbeRequest
+from autograder.sandbox import GIB, Limits, PythonEntry, UntrustedArtifactError, read_json, run_sandboxed
+
+PACKAGE_DIR = Path(autograder.__file__).resolve().parent
+
+
+@dataclass
+class PartRun:
+    """One part's worker run: its report (probe name -> outcome dict) and its output folder."""
+
+    part: str
+    out: Path
+    outcomes: dict[str, dict]
+    sandbox: SandboxSummary
+    stopped_in: str | None = None
+
+    def error_for(self, probe: str) -> str | None:
+        """Why `probe` has no artifacts (None when it succeeded)."""
+        outcome = self.outcomes.get(probe)
+        if outcome is not None:
+            return None if outcome.get("ok") else str(outcome.get("error") or "failed")
+        where = f" while running {self.stopped_in}" if self.stopped_in else ""
+        return (
+            f"The {self.part} worker stopped{where} before `{probe}` ran "
+            f"({self.sandbox.outcome}: {self.sandbox.message})"
+        )
+
+
+def worker_env(inputs: GradingInputs) -> dict[str, str]:
+    env = {
+        "KERAS_HOME": str(inputs.keras_home),
+        "KERAS_BACKEND": os.environ.get("KERAS_BACKEND", "tensorflow"),
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "PYTHONHASHSEED": "0",
+        "MPLBACKEND": "Agg",
+    }
+    for name in ("TF_NUM_INTEROP_THREADS", "TF_NUM_INTRAOP_THREADS", "OMP_NUM_THREADS", "CUDA_VISIBLE_DEVICES"):
+        if name in os.environ:
+            env[name] = os.environ[name]
+    return env
+
+
+def run_part(
+    part: str,
+    submission: Path,
+    module_name: str,
+    inputs: GradingInputs,
+    work_root: Path,
+    hidden: list[Path],
+    limits: Limits,
+    isolation_level: str | None = None,
+) -> PartRun:
+    """Copy the submission's Python files into a private folder, run the part's probes there.
+
+    Never raises for anything the submission does: a crash, timeout or memory blow-up comes
+    back as the `SandboxSummary` of a `PartRun` with whatever probes had finished.
+    """
+    run_dir = Path(tempfile.mkdtemp(prefix=f"{part}-", dir=work_root))
+    code = run_dir / "submission"
+    code.mkdir()
+    for path in sorted(Path(submission).glob("*.py")):
+        if path.is_file() and not path.is_symlink():
+            shutil.copyfile(path, code / path.name)
+    out = run_dir / "out"
+    out.mkdir()
+    module = code / module_name
+    request = ProbeRequest(part, str(module), str(inputs.worker), str(out), inputs.settings)
+    request_dir = run_dir / "request"
+    request_dir.mkdir()
+    request.write(request_dir / REQUEST)
+    for folder in (run_dir, code, request_dir, out):
+        folder.chmod(0o755)
+    for path in (*code.iterdir(), request_dir / REQUEST):
+        path.chmod(0o644)
+    weights = Path(inputs.settings["weights_file"]).resolve().parent
+    result = run_sandboxed(
+        PythonEntry(module="autograder.probes.worker", args=(str(request_dir / REQUEST),)),
+        workdir=code,
+        readable=[PACKAGE_DIR, request_dir, inputs.worker, weights],
+        writable_out=out,
+        hidden=hidden,
+        limits=limits,
+        env=worker_env(inputs),
+        isolation_level=isolation_level,
+    )
+    tail = (result.stderr.text or "")[-2000:]
+    summary = SandboxSummary(result.outcome.value, round(result.duration_s, 2), result.isolation.level.value, result.message, tail)
+    outcomes: dict[str, dict] = {}
+    stopped_in = None
+    try:
+        report = read_json(out, REPORT, max_bytes=4 * 1024 * 1024)
+        for item in report.get("outcomes", []):
+            if isinstance(item, dict) and isinstance(item.get("name"), str):
+                outcomes[item["name"]] = item
+        stopped_in = report.get("running") if isinstance(report.get("running"), str) else None
+    except (UntrustedArtifactError, AttributeError, TypeError):
+        stopped_in = None
+    return PartRun(part, out, outcomes, summary, stopped_in)
+
+
+def default_limits(seconds: float, memory_gb: float) -> Limits:
+    return Limits(wall_time_s=seconds, memory_bytes=int(memory_gb * GIB), max_out_dir_bytes=2 * GIB)

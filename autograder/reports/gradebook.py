@@ -1,0 +1,184 @@
+"""The class gradebook: one CSV row per submission, updated in place as submissions are graded.
+
+Columns, in order: `submission`, `score`, `max_score`, one column per lab part (its id, e.g.
+`augmentation`, holding the part's score), `profile`, `content_hash`, `execution_time`.
+Rows are sorted by submission name. Writing merges with the existing file: a submission graded
+again replaces its row, the other rows stay. A part a submission was not graded on is empty.
+
+Text cells that a spreadsheet would run as a formula (starting with `=`, `+`, `-`, `@`, a tab or
+a carriage return) are written with a leading `'`, and `read_gradebook` removes it again.
+One grading run writes a gradebook at a time: concurrent writers to one file can lose rows.
+
+Example:
+    >>> write_gradebook(results, "out/gradebook.csv")  # doctest: +SKIP
+    >>> [row.submission for row in read_gradebook("out/gradebook.csv")]  # doctest: +SKIP
+    ['alice', 'bob']
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from autograder.grading.result import SubmissionResult
+from autograder.reports.atomic import atomic_write_text
+
+LEADING_COLUMNS = ("submission", "score", "max_score")
+TRAILING_COLUMNS = ("profile", "content_hash", "execution_time")
+TEXT_COLUMNS = ("submission", "profile", "content_hash")
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "'")
+
+
+@dataclass(frozen=True)
+class GradebookRow:
+    """One submission's line in the gradebook."""
+
+    submission: str
+    score: float
+    max_score: float
+    parts: Mapping[str, float | None] = field(default_factory=dict)
+    profile: str = ""
+    content_hash: str = ""
+    execution_time: float = 0.0
+
+    @classmethod
+    def from_result(cls, result: SubmissionResult) -> GradebookRow:
+        """The row of a graded submission."""
+        return cls(
+            submission=result.submission,
+            score=result.score,
+            max_score=result.max_score,
+            parts={part.part: part.score for part in result.parts},
+            profile=result.profile,
+            content_hash=result.content_hash,
+            execution_time=round(result.execution_time, 1),
+        )
+
+
+def _protect(text: str) -> str:
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+
+
+def _unprotect(text: str) -> str:
+    return text[1:] if text.startswith("'") else text
+
+
+def _cell(value: float | None) -> str:
+    return "" if value is None else repr(round(float(value), 4))
+
+
+def _part_columns(rows: Iterable[GradebookRow]) -> list[str]:
+    columns: list[str] = []
+    for row in rows:
+        for part in row.parts:
+            if part in LEADING_COLUMNS or part in TRAILING_COLUMNS:
+                raise ValueError(
+                    f"Expected part ids other than the gradebook's own columns. Received: part={part!r} "
+                    f"in submission {row.submission!r}"
+                )
+            if part not in columns:
+                columns.append(part)
+    return columns
+
+
+def _csv_text(rows: list[GradebookRow], parts: list[str]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow([*LEADING_COLUMNS, *parts, *TRAILING_COLUMNS])
+    for row in rows:
+        writer.writerow(
+            [
+                _protect(row.submission),
+                _cell(row.score),
+                _cell(row.max_score),
+                *(_cell(row.parts.get(part)) for part in parts),
+                _protect(row.profile),
+                _protect(row.content_hash),
+                _cell(row.execution_time),
+            ]
+        )
+    return buffer.getvalue()
+
+
+def write_gradebook(results: Iterable[SubmissionResult], path: str | os.PathLike, *, merge: bool = True) -> Path:
+    """Write (or update) the gradebook CSV at `path`, atomically.
+
+    Args:
+        results: graded submissions; a name given twice keeps its last result.
+        path: the CSV file; created with its folder when missing.
+        merge: keep the rows of an existing file for submissions not in `results` (default).
+            With `merge=False` the file holds exactly `results`.
+
+    Returns:
+        The path written.
+
+    Raises:
+        ValueError: when the existing file is not a gradebook (see `read_gradebook`), or a part
+            id collides with a fixed column name.
+    """
+    path = Path(path)
+    existing = read_gradebook(path) if merge and path.exists() else []
+    by_name = {row.submission: row for row in existing}
+    for result in results:
+        by_name[result.submission] = GradebookRow.from_result(result)
+    parts = _part_columns([*existing, *by_name.values()])
+    rows = [by_name[name] for name in sorted(by_name)]
+    return atomic_write_text(path, _csv_text(rows, parts))
+
+
+def _number(text: str, column: str, where: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError(f"Expected a number in column {column!r}. Received: {column}={text!r} at {where}") from None
+
+
+def read_gradebook(path: str | os.PathLike) -> list[GradebookRow]:
+    """Read a gradebook written by `write_gradebook`, in file order.
+
+    Raises:
+        ValueError: when the header is not a gradebook's, or a cell is not what its column
+            holds; the message names the file and line.
+    """
+    path = Path(path)
+    with path.open(newline="", encoding="utf-8") as stream:
+        reader = csv.reader(stream)
+        header = next(reader, None)
+        fixed = len(LEADING_COLUMNS) + len(TRAILING_COLUMNS)
+        if (
+            header is None
+            or len(header) < fixed
+            or tuple(header[: len(LEADING_COLUMNS)]) != LEADING_COLUMNS
+            or tuple(header[-len(TRAILING_COLUMNS) :]) != TRAILING_COLUMNS
+            or len(set(header)) != len(header)
+        ):
+            raise ValueError(
+                f"Expected a gradebook header {[*LEADING_COLUMNS, '<parts>...', *TRAILING_COLUMNS]} "
+                "with distinct names. "
+                f"Received: header={header} in {path}"
+            )
+        parts = header[len(LEADING_COLUMNS) : -len(TRAILING_COLUMNS)]
+        rows = []
+        for cells in reader:
+            where = f"{path}:{reader.line_num}"
+            if not cells:
+                continue
+            if len(cells) != len(header):
+                raise ValueError(f"Expected {len(header)} cells. Received: cells={len(cells)} at {where}")
+            named = dict(zip(header, cells, strict=True))
+            rows.append(
+                GradebookRow(
+                    submission=_unprotect(named["submission"]),
+                    score=_number(named["score"], "score", where),
+                    max_score=_number(named["max_score"], "max_score", where),
+                    parts={part: _number(named[part], part, where) if named[part] else None for part in parts},
+                    profile=_unprotect(named["profile"]),
+                    content_hash=_unprotect(named["content_hash"]),
+                    execution_time=_number(named["execution_time"], "execution_time", where),
+                )
+            )
+    return rows

@@ -1,0 +1,83 @@
+"""Part 3 checks: the frozen base, its features, the linear classifier and the end-to-end model."""
+
+import numpy as np
+
+from autograder.checks import check
+from autograder.checks.accuracy import score_accuracy
+from autograder.checks.architecture import check_architecture
+from autograder.checks.calls import check_called_in_inference_mode
+from autograder.checks.compile_settings import check_loss, check_metrics, check_optimizer
+from autograder.checks.parameters import check_parameter_counts
+from autograder.checks.trainability import check_frozen, check_trainability_flags
+from autograder.checks.training_probe import check_frozen_by_behaviour
+
+
+@check(part="feature_extraction", points=3, visibility="visible")
+def test_base_is_a_frozen_pretrained_base(base, reference):
+    return [
+        check_frozen(base, name="load_base: the base is frozen"),
+        check_parameter_counts(base, reference.base, label="load_base", name="load_base: MobileNetV2 without its top"),
+    ]
+
+
+@check(part="feature_extraction", points=4, visibility="hidden")
+def test_features_match_the_reference(features, reference):
+    expected = np.asarray(reference.features)
+    received = np.asarray(features)
+    assert received.shape == expected.shape, (
+        f"Expected extract_features to return one {expected.shape[1]}-vector per image, shape {expected.shape}. "
+        f"Received: shape={received.shape}"
+    )
+    error = float(np.max(np.abs(received - expected)))
+    scale = float(np.max(np.abs(expected))) or 1.0
+    assert error <= 1e-3 * scale + 1e-4, (
+        "Expected extract_features to give the features of preprocess_input -> base in inference mode -> "
+        f"global average pooling (largest value {scale:.3g}). Received: features differing by up to {error:.3g}; "
+        "check preprocess_input, base.predict (not training mode) and the mean over height and width"
+    )
+
+
+@check(part="feature_extraction", points=5, visibility="hidden")
+def test_linear_classifier_accuracy(linear_result, thresholds):
+    return score_accuracy(
+        linear_result.accuracy, thresholds["linear_classifier"],
+        name="fit_linear_classifier: hidden-test accuracy", what="the linear classifier on frozen features",
+    )
+
+
+@check(part="feature_extraction", points=3, visibility="visible")
+def test_transfer_model_trains_only_its_head(transfer_model, reference):
+    return check_trainability_flags(transfer_model, reference.transfer_model, name="build_transfer_model: only the head trains")
+
+
+@check(part="feature_extraction", points=3, visibility="hidden")
+def test_transfer_model_layers(transfer_model, reference):
+    return check_architecture(transfer_model, reference.transfer_model, name="build_transfer_model: layers in order")
+
+
+@check(part="feature_extraction", points=2, visibility="hidden")
+def test_transfer_model_calls_the_base_in_inference_mode(transfer_model):
+    return check_called_in_inference_mode(transfer_model, name="build_transfer_model: base called with training=False")
+
+
+@check(part="feature_extraction", points=2, visibility="visible")
+def test_transfer_compile_settings(transfer_model, settings):
+    return [
+        check_loss(transfer_model, "BinaryCrossentropy", from_logits=False, name="compile_transfer_model: loss"),
+        check_optimizer(transfer_model, "Adam", settings["transfer_lr"], name="compile_transfer_model: optimizer"),
+        check_metrics(transfer_model, ("accuracy",), name="compile_transfer_model: metrics"),
+    ]
+
+
+@check(part="feature_extraction", points=3, visibility="hidden")
+def test_frozen_base_stays_frozen_while_training(transfer_probe, reference):
+    probe, _ = transfer_probe
+    return check_frozen_by_behaviour(probe, reference.transfer_model, name="transfer model: the base does not move while training")
+
+
+@check(part="feature_extraction", points=5, visibility="hidden")
+def test_frozen_base_accuracy(frozen_result, thresholds):
+    return score_accuracy(
+        frozen_result.accuracy, thresholds["frozen_base"],
+        name="frozen base + head: hidden-test accuracy", what="the frozen-base model",
+    )

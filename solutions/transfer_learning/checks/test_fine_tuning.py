@@ -1,0 +1,74 @@
+"""Part 4 checks: which layers unfreeze, the recompile, early stopping and the trained accuracy."""
+
+from autograder.checks import check
+from autograder.checks.accuracy import score_accuracy
+from autograder.checks.callbacks import check_early_stopping
+from autograder.checks.compile_settings import check_loss, check_metrics, check_optimizer, check_recompiled
+from autograder.checks.trainability import check_trainability_flags
+from autograder.checks.training_probe import check_frozen_by_behaviour
+
+
+def _flag_differences(received, expected):
+    return [
+        f"layer {i} `{e['name']}` ({e['class']}): expected trainable={e['trainable']}, received trainable={r['trainable']}"
+        for i, (r, e) in enumerate(zip(received, expected))
+        if r["trainable"] != e["trainable"]
+    ]
+
+
+@check(part="fine_tuning", points=4, visibility="visible")
+def test_unfreeze_top_trainable_layers(fine_tune_model, reference):
+    return check_trainability_flags(fine_tune_model, reference.fine_tune_model, name="unfreeze_top: trainable layers of the base")
+
+
+@check(part="fine_tuning", points=2, visibility="hidden")
+def test_unfreeze_top_follows_its_argument(unfreeze_other, reference):
+    received, expected = unfreeze_other["layers"], reference.unfreeze_other
+    assert len(received) == len(expected), f"Expected {len(expected)} layers in the base. Received: {len(received)}"
+    differences = _flag_differences(received, expected)
+    assert not differences, (
+        f"Expected unfreeze_top(base, {unfreeze_other['fine_tune_at']}) to unfreeze from that index on. Received: "
+        + "; ".join(differences[:4]) + (f"; and {len(differences) - 4} more" if len(differences) > 4 else "")
+    )
+
+
+@check(part="fine_tuning", points=3, visibility="hidden")
+def test_batchnorm_layers_stay_frozen(unfreeze_other):
+    trainable = [layer["name"] for layer in unfreeze_other["layers"] if layer["class"] == "BatchNormalization" and layer["trainable"]]
+    assert not trainable, (
+        "Expected every BatchNormalization layer to stay frozen while fine-tuning. "
+        f"Received: trainable BatchNormalization layers {trainable[:5]}" + (" ..." if len(trainable) > 5 else "")
+    )
+
+
+@check(part="fine_tuning", points=3, visibility="visible")
+def test_fine_tuning_compile_settings(fine_tune_model, fine_tune_probe, settings):
+    _, compiled = fine_tune_probe
+    return [
+        check_loss(fine_tune_model, "BinaryCrossentropy", from_logits=False, name="compile_for_fine_tuning: loss"),
+        check_optimizer(fine_tune_model, "RMSprop", settings["fine_tune_lr"], name="compile_for_fine_tuning: optimizer and low learning rate"),
+        check_metrics(fine_tune_model, ("accuracy",), name="compile_for_fine_tuning: metrics"),
+        check_recompiled(compiled, name="compile_for_fine_tuning: compiled again after unfreezing"),
+    ]
+
+
+@check(part="fine_tuning", points=3, visibility="hidden")
+def test_fine_tuning_trains_exactly_the_unfrozen_layers(fine_tune_probe, reference):
+    probe, _ = fine_tune_probe
+    return check_frozen_by_behaviour(probe, reference.fine_tune_model, name="fine-tuning: only the unfrozen layers move")
+
+
+@check(part="fine_tuning", points=3, visibility="visible")
+def test_early_stopping_on_validation_loss(callbacks, settings):
+    return check_early_stopping(
+        callbacks, monitor="val_loss", patience=settings["patience"], restore_best_weights=True,
+        name="fine_tuning_callbacks: EarlyStopping on val_loss restoring the best weights",
+    )
+
+
+@check(part="fine_tuning", points=7, visibility="hidden")
+def test_fine_tuned_accuracy(fine_tuned_result, thresholds):
+    return score_accuracy(
+        fine_tuned_result.accuracy, thresholds["fine_tuned"],
+        name="fine-tuned model: hidden-test accuracy", what="the fine-tuned model",
+    )
