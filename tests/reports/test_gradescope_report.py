@@ -17,6 +17,12 @@ def test_real_output_validates(result):
     assert validate_results_json(result.to_gradescope()) == []
 
 
+def test_result_read_back_from_the_grader_records_validates(result):
+    again = type(result).from_dict(json.loads(json.dumps(result.to_dict())))
+    assert again.to_gradescope() == result.to_gradescope()
+    assert validate_results_json(again.to_gradescope()) == []
+
+
 def test_crashed_and_empty_results_validate():
     assert validate_results_json(make_result(crashed=True, scratch_score=0.0).to_gradescope()) == []
     empty = make_result()
