@@ -74,6 +74,41 @@ def reference(
 
 
 @app.command()
+def grade(
+    submissions: Annotated[list[Path], typer.Argument(help="Submission folders or .zip files, or folders of them.")],
+    profile: ProfileOpt = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Where results.json, feedback and gradebook.csv go.")] = Path("graded"),
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Submissions graded in parallel.")] = 1,
+    force: Annotated[bool, typer.Option("--force", help="Grade again even if already graded with the same content.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON instead of a table.")] = False,
+    config: ConfigOpt = None,
+    data_dir: DataOpt = None,
+    weights_dir: WeightsOpt = None,
+    cache_dir: CacheOpt = None,
+) -> None:
+    """Grade submissions in the sandbox; write results.json, feedback and a gradebook."""
+    from autograder.grading.batch import BatchOptions, files_for, run_batch  # noqa: PLC0415
+    from autograder.reports.summary import results_as_json, scores_table  # noqa: PLC0415
+
+    ctx = _context(config, data_dir, weights_dir, cache_dir)
+    name = profile or ctx.config.default_profile
+    options = BatchOptions(
+        profile=name, out=out.resolve(), jobs=jobs, force=force,
+        config=str(ctx.config_path), data_dir=_str(data_dir), weights_dir=_str(weights_dir), cache_dir=_str(cache_dir),
+    )
+    results = run_batch(list(submissions), options, console=err)
+    if as_json:
+        print(results_as_json(results, {r.submission: files_for(options.out, r.submission) for r in results}))
+    else:
+        console.print(scores_table(results, title=f"Scores (profile {name!r})"))
+        console.print(f"Results, feedback and gradebook.csv in {options.out}")
+
+
+def _str(path: Path | None) -> str | None:
+    return None if path is None else str(path.resolve())
+
+
+@app.command()
 def calibrate(
     profile: Annotated[str, typer.Option("--profile", "-p", help="Profile to calibrate.")],
     seeds: Annotated[int, typer.Option("--seeds", min=1, help="Reference runs to derive thresholds from.")] = 3,
@@ -117,11 +152,12 @@ def main() -> None:
     """Entry point: turn expected errors into one clear line and exit code 2."""
     from autograder.bases import WeightsNotFoundError  # noqa: PLC0415
     from autograder.data import DataNotFoundError  # noqa: PLC0415
+    from autograder.grading.submissions import SubmissionError  # noqa: PLC0415
     from autograder.release import ReleaseError  # noqa: PLC0415
 
     try:
         app()
-    except (ConfigError, DataNotFoundError, WeightsNotFoundError, ReleaseError, KeyError) as exc:
+    except (ConfigError, DataNotFoundError, WeightsNotFoundError, ReleaseError, SubmissionError, KeyError) as exc:
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
         err.print(f"error: {message}", style="red", markup=False, highlight=False)
         sys.exit(2)

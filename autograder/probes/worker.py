@@ -38,6 +38,7 @@ def run(request: ProbeRequest) -> list[ProbeOutcome]:
     """Run every probe of the request's part; never raises for anything the student code does."""
     from autograder.probes.parts import PROBES, ProbeContext  # noqa: PLC0415
     from autograder.training.lab_modules import import_module_from  # noqa: PLC0415
+    from autograder.training.seeding import seed_everything  # noqa: PLC0415
 
     out = Path(request.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -57,6 +58,7 @@ def run(request: ProbeRequest) -> list[ProbeOutcome]:
         _write(out, outcomes, probe.__name__)
         start = time.perf_counter()
         try:
+            seed_everything(int(request.settings.get("seed", 0)))  # same initial weights every time
             details = probe(module, ctx) or {}
             outcomes.append(ProbeOutcome(probe.__name__, True, time.perf_counter() - start, None, details))
         except BaseException as exc:  # noqa: BLE001
