@@ -104,6 +104,24 @@ def grade(
         console.print(f"Results, feedback and gradebook.csv in {options.out}")
 
 
+@app.command("check")
+def check_cmd(
+    folder: Annotated[Path, typer.Argument(help="Your working copy (the folder with the four modules).")] = Path("."),
+    profile: Annotated[str, typer.Option("--profile", "-p", help="Budget; smoke is quick.")] = "smoke",
+    config: ConfigOpt = None,
+    data_dir: DataOpt = None,
+    weights_dir: WeightsOpt = None,
+    cache_dir: CacheOpt = None,
+) -> None:
+    """Run the public checks on your working copy and say what passes, what fails and why."""
+    from autograder.grading import check as stage  # noqa: PLC0415
+
+    ctx = _context(config, data_dir, weights_dir, cache_dir)
+    result = stage.main(ctx, folder.resolve(), profile, console=console)
+    if result.score < result.max_score:
+        raise typer.Exit(1)
+
+
 def _str(path: Path | None) -> str | None:
     return None if path is None else str(path.resolve())
 

@@ -21,6 +21,7 @@ import numpy as np
 from autograder.bases import populate_keras_home
 from autograder.config import Profile
 from autograder.context import CourseContext
+from autograder.data import DataNotFoundError, locate_hidden_test
 from autograder.training.lab_modules import LabModules, load_lab_modules
 from autograder.training.pipeline import LabRunner
 from autograder.training.seeding import seed_everything
@@ -28,7 +29,7 @@ from autograder.training.seeding import seed_everything
 AUGMENTATION_SIZE = 64
 PROBE_IMAGES = 16
 TTA_IMAGES = 4
-INPUTS_VERSION = 1
+INPUTS_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,10 @@ class GradingInputs:
     @property
     def hidden(self) -> Path:
         return self.root / "hidden"
+
+    def worker_for(self, part: str) -> Path:
+        """The inputs one part's worker may read (never another part's answers)."""
+        return self.worker / part
 
     @property
     def keras_home(self) -> Path:
@@ -97,10 +102,37 @@ def tta_model(crop: int):
     return keras.Model(inputs, outputs, name="tta_probe_model")
 
 
+def dummy_model():
+    """A tiny uncompiled model for probing compile functions on their own."""
+    import keras  # noqa: PLC0415
+
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((8,))
+    return keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(inputs), name="probe_dummy")
+
+
+# Which shared inputs each part's worker may read. A part never sees a reference model of its own.
+PART_INPUTS = {
+    "augmentation": ("tta.npz", "tta_model.keras"),
+    "scratch": ("augmentation_scratch.keras", "dummy_model.keras"),
+    "feature_extraction": ("probe_images.npz", "linear.npz", "augmentation_base.keras", "dummy_model.keras"),
+    "fine_tuning": ("probe_images.npz", "frozen_model.keras"),
+}
+
+
+def _split_by_part(worker: Path) -> None:
+    for part, names in PART_INPUTS.items():
+        folder = worker / part
+        folder.mkdir()
+        for name in names:
+            os.link(worker / name, folder / name) if hasattr(os, "link") else shutil.copyfile(worker / name, folder / name)
+
+
 def _build(ctx: CourseContext, profile: Profile, lab: LabModules, root: Path, weights_file: Path) -> None:
     worker, hidden = root / "worker", root / "hidden"
     worker.mkdir(parents=True)
     hidden.mkdir(parents=True)
+    dummy_model().save(worker / "dummy_model.keras")
     load = ctx.split_loader(profile)
     size, crop = profile.base.image_size, profile.base.image_size
     seed_everything(profile.seed)
@@ -117,25 +149,36 @@ def _build(ctx: CourseContext, profile: Profile, lab: LabModules, root: Path, we
     runner = LabRunner(lab, profile, load, weights_file)
     base = runner.base()
     fe = lab.feature_extraction
-    validation, test = load("validation", size), load("test", size)
+    validation = load("validation", size)
+    try:
+        test = load("test", size)
+    except DataNotFoundError:  # a student's `course check`: public checks need no hidden split
+        test = None
     np.savez(
         worker / "linear.npz",
         train=fe.extract_features(base, train.images),
         labels=train.labels,
         validation=fe.extract_features(base, validation.images),
-        test=fe.extract_features(base, test.images),
+        test=fe.extract_features(base, test.images) if test is not None else np.zeros((0, base.output_shape[-1]), "float32"),
     )
-    runner.frozen_base()
-    runner._transfer_model.save(worker / "frozen_model.keras")  # noqa: SLF001  (the grader's own runner)
+    runner.train_frozen()
+    runner.transfer_model.save(worker / "frozen_model.keras")
     # Grader only: labels of the hidden split, in the order of the features above.
-    np.savez(hidden / "labels.npz", test=test.labels, validation=validation.labels)
+    hidden_labels = test.labels if test is not None else np.zeros((0,), np.int32)
+    np.savez(hidden / "labels.npz", test=hidden_labels, validation=validation.labels)
+    _split_by_part(worker)
 
 
 def prepare_inputs(ctx: CourseContext, profile_name: str, console=None) -> GradingInputs:
     """Build (or reuse from the cache) the grading inputs of a profile."""
     profile = ctx.profile(profile_name)
     weights_file = ctx.weights_file(profile)
-    root = ctx.locations.cache_dir / "grading" / f"{profile_name}-{_digest(ctx, profile)}"
+    try:
+        locate_hidden_test(ctx.config, ctx.locations)
+        variant = ""
+    except DataNotFoundError:
+        variant = "-public"
+    root = ctx.locations.cache_dir / "grading" / f"{profile_name}-{_digest(ctx, profile)}{variant}"
     if not (root / "complete.json").is_file():
         staging = root.with_name(root.name + f".tmp{os.getpid()}")
         shutil.rmtree(staging, ignore_errors=True)

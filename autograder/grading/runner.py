@@ -20,6 +20,7 @@ from autograder.grading.reference_data import ReferenceData
 from autograder.grading.result import PartResult, SubmissionResult
 from autograder.grading.training import SubmissionTrainer
 from autograder.grading.worker_run import PartRun, default_limits, run_part
+from autograder.sandbox import Limits
 from autograder.training.lab_modules import load_lab_modules
 
 
@@ -57,6 +58,7 @@ class Grader:
     checks_dir: Path
     isolation_level: str | None = None
     console: object | None = None
+    limits: Limits | None = None  # default: the profile's worker_seconds and worker_memory_gb
     inputs: GradingInputs = field(init=False)
     reference: ReferenceData = field(init=False)
     checks: list[LabCheck] = field(init=False)
@@ -101,7 +103,7 @@ class Grader:
         start = time.perf_counter()
         config, profile = self.ctx.config, self.inputs.profile
         modules = [config.parts[p].module for p in PART_NAMES]
-        limits = default_limits(profile.worker_seconds, profile.worker_memory_gb)
+        limits = self.limits or default_limits(profile.worker_seconds, profile.worker_memory_gb)
         runs: dict[str, PartRun] = {}
         with tempfile.TemporaryDirectory(prefix="course-grade-") as work:
             for part in parts:

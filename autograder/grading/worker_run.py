@@ -77,7 +77,7 @@ def run_part(
     out = run_dir / "out"
     out.mkdir()
     module = code / module_name
-    request = ProbeRequest(part, str(module), str(inputs.worker), str(out), inputs.settings)
+    request = ProbeRequest(part, str(module), str(inputs.worker_for(part)), str(out), inputs.settings)
     request_dir = run_dir / "request"
     request_dir.mkdir()
     request.write(request_dir / REQUEST)
@@ -89,7 +89,7 @@ def run_part(
     result = run_sandboxed(
         PythonEntry(module="autograder.probes.worker", args=(str(request_dir / REQUEST),)),
         workdir=code,
-        readable=[PACKAGE_DIR, request_dir, inputs.worker, weights],
+        readable=[PACKAGE_DIR, request_dir, inputs.worker_for(part), inputs.keras_home, weights],
         writable_out=out,
         hidden=hidden,
         limits=limits,

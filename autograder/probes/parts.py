@@ -77,20 +77,29 @@ def predict_with_tta(module: ModuleType, ctx: ProbeContext) -> dict:
 
 # -- part 2: scratch --------------------------------------------------------------------------
 def scratch_models(module: ModuleType, ctx: ProbeContext) -> dict:
-    size, other = ctx.settings["scratch_size"], ctx.settings["scratch_other_size"]
+    """The convnet at 150x150 and at a second size, uncompiled (parameter counts)."""
+    other = ctx.settings["scratch_other_size"]
     for name, shape in (("scratch_150.keras", (150, 150, 3)), ("scratch_other.keras", (other, other, 3))):
         ctx.save_model(_require_model(module.build_scratch_cnn(shape), "build_scratch_cnn"), name)
+    return {"artifacts": ["scratch_150.keras", "scratch_other.keras"]}
+
+
+def scratch_compiled(module: ModuleType, ctx: ProbeContext) -> dict:
+    """The two convnets the grader will train, built and compiled by the submission."""
+    size = ctx.settings["scratch_size"]
     augmentation = ctx.model("augmentation_scratch.keras")
-    plain = module.compile_scratch_cnn(_require_model(module.build_scratch_cnn((size, size, 3)), "build_scratch_cnn"))
-    augmented = module.compile_scratch_cnn(
-        _require_model(
-            module.build_scratch_cnn((size, size, 3), augmentation=augmentation, dropout=ctx.settings["scratch_dropout"]),
-            "build_scratch_cnn",
-        )
-    )
-    ctx.save_model(_require_model(plain, "compile_scratch_cnn"), "scratch_plain.keras")
-    ctx.save_model(_require_model(augmented, "compile_scratch_cnn"), "scratch_augmented.keras")
-    return {"artifacts": ["scratch_150.keras", "scratch_other.keras", "scratch_plain.keras", "scratch_augmented.keras"]}
+    plain = module.build_scratch_cnn((size, size, 3))
+    augmented = module.build_scratch_cnn((size, size, 3), augmentation=augmentation, dropout=ctx.settings["scratch_dropout"])
+    for name, model in (("scratch_plain.keras", plain), ("scratch_augmented.keras", augmented)):
+        compiled = module.compile_scratch_cnn(_require_model(model, "build_scratch_cnn"))
+        ctx.save_model(_require_model(compiled, "compile_scratch_cnn"), name)
+    return {"artifacts": ["scratch_plain.keras", "scratch_augmented.keras"]}
+
+
+def scratch_compile(module: ModuleType, ctx: ProbeContext) -> dict:
+    """compile_scratch_cnn on a grader-made model, so its settings are judged on their own."""
+    model = module.compile_scratch_cnn(ctx.model("dummy_model.keras"))
+    return ctx.save_model(_require_model(model, "compile_scratch_cnn"), "scratch_compile.keras")
 
 
 # -- part 3: feature extraction ---------------------------------------------------------------
@@ -151,6 +160,12 @@ def transfer_model(module: ModuleType, ctx: ProbeContext) -> dict:
     return {"artifacts": ["transfer_uncompiled.keras", "transfer_model.keras", "transfer_probe.npz"], "base": base_source}
 
 
+def transfer_compile(module: ModuleType, ctx: ProbeContext) -> dict:
+    """compile_transfer_model on a grader-made model, so its settings are judged on their own."""
+    model = module.compile_transfer_model(ctx.model("dummy_model.keras"), learning_rate=ctx.settings["transfer_lr"])
+    return ctx.save_model(_require_model(model, "compile_transfer_model"), "transfer_compile.keras")
+
+
 # -- part 4: fine-tuning ----------------------------------------------------------------------
 def _nested_base(model):
     import keras  # noqa: PLC0415
@@ -178,6 +193,13 @@ def fine_tuning_model(module: ModuleType, ctx: ProbeContext) -> dict:
     return {"artifacts": ["fine_tune_model.keras", "fine_tune_probe.npz"]}
 
 
+def fine_tuning_compile(module: ModuleType, ctx: ProbeContext) -> dict:
+    """compile_for_fine_tuning on the trained frozen model, judged apart from unfreeze_top."""
+    model = ctx.model("frozen_model.keras")
+    model = module.compile_for_fine_tuning(model, learning_rate=ctx.settings["fine_tune_lr"])
+    return ctx.save_model(_require_model(model, "compile_for_fine_tuning"), "fine_tuning_compile.keras")
+
+
 def unfreeze_elsewhere(module: ModuleType, ctx: ProbeContext) -> dict:
     """unfreeze_top at a second index, to see that the boundary follows the argument."""
     base = _nested_base(ctx.model("frozen_model.keras"))
@@ -198,7 +220,7 @@ def callbacks(module: ModuleType, ctx: ProbeContext) -> dict:
 
 PROBES: dict[str, tuple[Probe, ...]] = {
     "augmentation": (augmentation_block, ten_crops, predict_with_tta),
-    "scratch": (scratch_models,),
-    "feature_extraction": (base_model, features, linear_classifier, transfer_model),
-    "fine_tuning": (fine_tuning_model, unfreeze_elsewhere, callbacks),
+    "scratch": (scratch_models, scratch_compiled, scratch_compile),
+    "feature_extraction": (base_model, features, linear_classifier, transfer_model, transfer_compile),
+    "fine_tuning": (fine_tuning_model, fine_tuning_compile, unfreeze_elsewhere, callbacks),
 }

@@ -146,17 +146,29 @@ class LabRunner:
         probs = classifier.predict_proba(fe.extract_features(base, test.images))[:, 1]
         return RunResult("linear_classifier", accuracy(probs, test.labels), took[0], {}, probs, test.labels)
 
-    def frozen_base(self) -> RunResult:
-        """Augmentation -> preprocess -> frozen base -> head, where only the head trains."""
+    @property
+    def transfer_model(self):
+        """The frozen-base model once `frozen_base` or `train_frozen` has trained it."""
+        if self._transfer_model is None:
+            raise RuntimeError("Expected the frozen-base model to be trained first. Received: none")
+        return self._transfer_model
+
+    def train_frozen(self) -> dict[str, list[float]]:
+        """Build, compile and train the frozen-base model without evaluating it."""
         seed_everything(self.seed)
         fe, size, budget = self.lab.feature_extraction, self.profile.base.image_size, self.profile.transfer
-        with _timer() as took:
-            aug = self.lab.augmentation.build_augmentation(size, size, seed=self.seed)
-            model = fe.build_transfer_model(self.base(), augmentation=aug, dropout=budget.dropout)
-            model = fe.compile_transfer_model(model, learning_rate=budget.learning_rate)
-            history = self._fit(model, size, budget.epochs)
+        aug = self.lab.augmentation.build_augmentation(size, size, seed=self.seed)
+        model = fe.build_transfer_model(self.base(), augmentation=aug, dropout=budget.dropout)
+        model = fe.compile_transfer_model(model, learning_rate=budget.learning_rate)
+        history = self._fit(model, size, budget.epochs)
         self._transfer_model = model
-        return self._evaluate("frozen_base", model, size, took[0], history)
+        return history
+
+    def frozen_base(self) -> RunResult:
+        """Augmentation -> preprocess -> frozen base -> head, where only the head trains."""
+        with _timer() as took:
+            history = self.train_frozen()
+        return self._evaluate("frozen_base", self._transfer_model, self.profile.base.image_size, took[0], history)
 
     def fine_tuned(self) -> RunResult:
         """Unfreeze the top of the base, recompile with a low rate, train with early stopping."""

@@ -27,11 +27,11 @@ def test_transfer_model_trains_only_its_head(transfer_model, reference):
 
 
 @check(part="feature_extraction", points=2, visibility="visible")
-def test_transfer_compile_settings(transfer_model, settings):
+def test_transfer_compile_settings(transfer_compile, settings):
     return [
-        check_loss(transfer_model, "BinaryCrossentropy", from_logits=False, name="compile_transfer_model: loss"),
-        check_optimizer(transfer_model, "Adam", settings["transfer_lr"], name="compile_transfer_model: optimizer"),
-        check_metrics(transfer_model, ("accuracy",), name="compile_transfer_model: metrics"),
+        check_loss(transfer_compile, "BinaryCrossentropy", from_logits=False, name="compile_transfer_model: loss"),
+        check_optimizer(transfer_compile, "Adam", settings["transfer_lr"], name="compile_transfer_model: optimizer"),
+        check_metrics(transfer_compile, ("accuracy",), name="compile_transfer_model: metrics"),
     ]
 
 

@@ -20,11 +20,11 @@ def test_scratch_parameter_counts_at_two_sizes(scratch_150, scratch_other, refer
 
 
 @check(part="scratch", points=3, visibility="visible")
-def test_scratch_compile_settings(scratch_plain):
+def test_scratch_compile_settings(scratch_compile):
     return [
-        check_loss(scratch_plain, "BinaryCrossentropy", from_logits=False, name="compile_scratch_cnn: loss"),
-        check_optimizer(scratch_plain, "RMSprop", 1e-4, name="compile_scratch_cnn: optimizer"),
-        check_metrics(scratch_plain, ("accuracy",), name="compile_scratch_cnn: metrics"),
+        check_loss(scratch_compile, "BinaryCrossentropy", from_logits=False, name="compile_scratch_cnn: loss"),
+        check_optimizer(scratch_compile, "RMSprop", 1e-4, name="compile_scratch_cnn: optimizer"),
+        check_metrics(scratch_compile, ("accuracy",), name="compile_scratch_cnn: metrics"),
     ]
 
 

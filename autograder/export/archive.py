@@ -1,0 +1,54 @@
+"""Deterministic zips of export folders, and a comparison of two exports for drift checks."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+import zipfile
+from pathlib import Path
+
+FIXED_TIME = (2020, 1, 1, 0, 0, 0)
+
+
+def zip_folder(folder: Path, target: Path) -> Path:
+    """Zip the files under `folder` (paths relative to it), sorted, with fixed times and modes."""
+    folder, target = Path(folder), Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as zf:
+        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+            info = zipfile.ZipInfo(path.relative_to(folder).as_posix(), FIXED_TIME)
+            executable = os.access(path, os.X_OK)
+            info.external_attr = ((0o755 if executable else 0o644) | stat.S_IFREG) << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            zf.writestr(info, path.read_bytes())
+    return target
+
+
+def _digests(folder: Path) -> dict[str, str]:
+    """Relative path -> SHA-256 of every file; a zip counts as the digests of its members."""
+    out = {}
+    for path in sorted(p for p in Path(folder).rglob("*") if p.is_file()):
+        name = path.relative_to(folder).as_posix()
+        if path.suffix == ".zip":
+            with zipfile.ZipFile(path) as zf:
+                for member in zf.infolist():
+                    if not member.is_dir():
+                        out[f"{name}!{member.filename}"] = hashlib.sha256(zf.read(member)).hexdigest()
+        else:
+            out[name] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return out
+
+
+def folder_drift(expected: Path, actual: Path) -> list[str]:
+    """How `actual` differs from a freshly generated `expected` export (empty: identical)."""
+    want, have = _digests(expected), _digests(actual)
+    problems = []
+    for name in sorted(set(want) | set(have)):
+        if name not in have:
+            problems.append(f"{name}: missing from {actual} (export again)")
+        elif name not in want:
+            problems.append(f"{name}: in {actual} but no longer generated from the source")
+        elif want[name] != have[name]:
+            problems.append(f"{name}: differs from what the source generates now")
+    return problems

@@ -1,0 +1,92 @@
+"""A self-contained copy of what the grader needs, for a platform that grades elsewhere.
+
+The bundle is a folder laid out like this repository: `course.yaml`, the solutions folder (the
+reference modules, the hidden checks and the calibrated thresholds), the `autograder` package
+with `pyproject.toml` (so `pip install` works), and, when asked, the data and the ImageNet
+weights. `BUNDLE.json` lists every file with its SHA-256, so an export can be compared with the
+source it came from.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import autograder
+from autograder.context import CourseContext
+
+MANIFEST = "BUNDLE.json"
+PACKAGE = "autograder"
+PROJECT_FILES = ("pyproject.toml", "README.md")
+SKIP_PARTS = {"__pycache__", ".ipynb_checkpoints"}
+DATA_DIR = "data"
+WEIGHTS_DIR = "weights"
+
+
+def _files(folder: Path) -> Iterator[Path]:
+    for path in sorted(Path(folder).rglob("*")):
+        if path.is_file() and not SKIP_PARTS & set(path.parts) and path.suffix != ".pyc":
+            yield path
+
+
+def source_files(ctx: CourseContext) -> dict[str, Path]:
+    """Bundle path -> source file, for everything the grader reads (data and weights excepted)."""
+    root = ctx.locations.root
+    package = Path(autograder.__file__).resolve().parent
+    files = {"course.yaml": ctx.config_path}
+    for name in PROJECT_FILES:
+        if (root / name).is_file():
+            files[name] = root / name
+    for path in _files(ctx.solutions_dir):
+        files[path.relative_to(root).as_posix()] = path
+    for path in _files(package):
+        files[f"{PACKAGE}/{path.relative_to(package).as_posix()}"] = path
+    return files
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def _data_files(ctx: CourseContext, profile: str) -> dict[str, Path]:
+    """The dataset, the hidden split and the profile's weight file, under `data/` and `weights/`."""
+    from autograder.data import locate_hidden_test  # noqa: PLC0415
+
+    data_dir = ctx.locations.data_dir
+    if data_dir is None:
+        raise FileNotFoundError("Expected a data folder to bundle (--data-dir or COURSE_DATA_DIR). Received: none")
+    files = {}
+    folders = {
+        ctx.config.data.dataset: data_dir / ctx.config.data.dataset,
+        ctx.config.data.hidden_test: locate_hidden_test(ctx.config, ctx.locations),
+    }
+    for name, folder in folders.items():
+        for path in _files(folder):
+            files[f"{DATA_DIR}/{name}/{path.relative_to(folder).as_posix()}"] = path
+    weights = ctx.weights_file(ctx.profile(profile))
+    files[f"{WEIGHTS_DIR}/{weights.name}"] = weights
+    return files
+
+
+def write_bundle(ctx: CourseContext, folder: Path, profile: str, with_data: bool = False) -> dict[str, str]:
+    """Copy the grader's files (and, with `with_data`, the data and weights) into `folder`.
+
+    Returns:
+        Bundle path -> SHA-256 of every copied file (also written to `BUNDLE.json`).
+    """
+    folder = Path(folder)
+    files = source_files(ctx)
+    if with_data:
+        files.update(_data_files(ctx, profile))
+    digests = {}
+    for name, path in sorted(files.items()):
+        target = folder / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, target)
+        digests[name] = _digest(path)
+    manifest = {"profile": profile, "with_data": with_data, "files": digests}
+    (folder / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    return digests

@@ -1,0 +1,111 @@
+"""The mistake catalogue: each realistic wrong submission loses points on the check that names the
+mistake, keeps every other check of its part, and is told what to fix.
+
+A mutant is the reference solution with one edit. Only the mutated part is graded. Accuracy
+checks of that part may also drop where the mistake really makes the model worse ("collateral").
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+
+import pytest
+
+
+@dataclass(frozen=True)
+class Mutant:
+    name: str
+    module: str
+    old: str
+    new: str
+    intended: tuple[str, ...]  # check names (prefixes) that must lose points
+    collateral: tuple[str, ...] = ()  # accuracy checks allowed to drop too
+    says: str = ""  # a phrase the intended check's message must contain
+
+    @property
+    def part(self) -> str:
+        return self.module.removesuffix(".py")
+
+
+FROZEN_ACC = "frozen base + head: hidden-test accuracy"
+FINE_ACC = "fine-tuned model: hidden-test accuracy"
+SCRATCH_ACC = ("scratch convnet: hidden-test accuracy", "scratch convnet with augmentation: hidden-test accuracy")
+
+MUTANTS = [
+    Mutant("base_not_frozen", "feature_extraction.py", "    base.trainable = False\n    return base", "    return base",
+           ("load_base: the base is frozen", "build_transfer_model: only the head trains", "transfer model: the base does not move"),
+           (FROZEN_ACC,), "trainable"),
+    Mutant("not_recompiled_after_unfreezing", "fine_tuning.py",
+           "    model.compile(\n        optimizer=keras.optimizers.RMSprop(learning_rate=learning_rate),\n        loss=keras.losses.BinaryCrossentropy(),\n        metrics=[\"accuracy\"],\n    )\n    return model",
+           "    return model",
+           ("compile_for_fine_tuning: optimizer", "compile_for_fine_tuning: compiled again", "fine-tuning: only the unfrozen layers move"),
+           (FINE_ACC,), "compile"),
+    Mutant("batchnorm_unfrozen", "fine_tuning.py", "if index < fine_tune_at or isinstance(layer, layers.BatchNormalization):",
+           "if index < fine_tune_at:",
+           ("unfreeze_top: trainable layers", "test batchnorm layers stay frozen", "unfreeze_top follows", "fine-tuning: only the unfrozen layers move"),
+           (FINE_ACC,), "BatchNormalization"),
+    Mutant("base_called_in_training_mode", "feature_extraction.py", "x = base(x, training=False)", "x = base(x)",
+           ("build_transfer_model: base called with training=False",), (), "training=False"),
+    Mutant("fine_tune_boundary_off_by_one", "fine_tuning.py", "if index < fine_tune_at or", "if index <= fine_tune_at or",
+           ("unfreeze_top: trainable layers", "unfreeze_top follows", "fine-tuning: only the unfrozen layers move"), (FINE_ACC,), "trainable"),
+    Mutant("fine_tuning_rate_too_high", "fine_tuning.py", "optimizer=keras.optimizers.RMSprop(learning_rate=learning_rate)",
+           "optimizer=keras.optimizers.RMSprop(learning_rate=1e-3)",
+           ("compile_for_fine_tuning: optimizer",), (FINE_ACC,), "learning"),
+    Mutant("no_preprocess_input", "feature_extraction.py", "    x = keras.applications.mobilenet_v2.preprocess_input(x)\n", "",
+           ("build_transfer_model: layers in order",), (FROZEN_ACC,), "Expected"),
+    Mutant("random_flip_default_mode", "augmentation.py", 'layers.RandomFlip("horizontal", seed=layer_seed(0))',
+           "layers.RandomFlip(seed=layer_seed(0))", ("build_augmentation: horizontal flips only",), (), "vertical"),
+    Mutant("augmentation_changes_images_at_inference", "augmentation.py", "            layers.RandomZoom(0.2, seed=layer_seed(2)),\n",
+           "            layers.RandomZoom(0.2, seed=layer_seed(2)),\n            layers.Rescaling(1.0 / 255),\n",
+           ("build_augmentation is the identity at inference",), (), "identity"),
+    Mutant("dropout_missing", "scratch.py", "    if dropout > 0:\n        x = layers.Dropout(dropout)(x)\n", "",
+           ("build_scratch_cnn: layers with augmentation and dropout",), SCRATCH_ACC, "Dropout"),
+    Mutant("extra_dense_layer", "scratch.py", '    x = layers.Dense(512, activation="relu")(x)\n',
+           '    x = layers.Dense(512, activation="relu")(x)\n    x = layers.Dense(64, activation="relu")(x)\n',
+           ("build_scratch_cnn: exact parameter counts", "build_scratch_cnn: layers"), SCRATCH_ACC, "Expected"),
+    Mutant("early_stopping_on_accuracy", "fine_tuning.py", 'monitor="val_loss"', 'monitor="val_accuracy"',
+           ("fine_tuning_callbacks",), (FINE_ACC,), "val_loss"),
+    Mutant("early_stopping_without_restoring", "fine_tuning.py", "patience=patience, restore_best_weights=True", "patience=patience",
+           ("fine_tuning_callbacks",), (FINE_ACC,), "restore_best_weights"),
+    Mutant("tta_crops_in_wrong_order", "augmentation.py",
+           "        images[:, :c, width - c :],\n        images[:, height - c :, :c],\n",
+           "        images[:, height - c :, :c],\n        images[:, :c, width - c :],\n",
+           ("ten_crops: corners, centre and mirrors in order",), (), "crop"),
+    Mutant("tta_without_mirrors", "augmentation.py", "return np.stack(five + mirrored)", "return np.stack(five + five)",
+           ("ten_crops: corners, centre and mirrors in order", "predict_with_tta averages the ten crops"), (), "mirror"),
+    Mutant("features_in_training_mode", "feature_extraction.py",
+           "feature_maps = base.predict(inputs, batch_size=batch_size, verbose=0)",
+           "feature_maps = np.concatenate([base(inputs[i : i + batch_size], training=True) for i in range(0, len(inputs), batch_size)])",
+           ("test features match the reference",), (), "inference mode"),
+]
+
+
+def test_catalogue_has_at_least_fifteen_distinct_mistakes():
+    assert len(MUTANTS) >= 15
+    assert len({m.name for m in MUTANTS}) == len(MUTANTS)
+
+
+@pytest.mark.parametrize("mutant", MUTANTS, ids=lambda m: m.name)
+def test_each_mutation_applies_to_the_reference(mutant, ctx):
+    source = (ctx.solutions_dir / mutant.module).read_text()
+    assert source.count(mutant.old) == 1, f"{mutant.name}: the edit no longer matches the reference"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mutant", MUTANTS, ids=lambda m: m.name)
+def test_mutant_loses_points_on_the_intended_check_only(mutant, grader, ctx, tmp_path):
+    folder = tmp_path / mutant.name
+    shutil.copytree(ctx.solutions_dir, folder, ignore=shutil.ignore_patterns("checks", "calibration", "__pycache__"))
+    path = folder / mutant.module
+    path.write_text(path.read_text().replace(mutant.old, mutant.new))
+    result = grader.grade(folder, parts=(mutant.part,))
+    checks = result.checks()
+    intended = [c for c in checks if any(c.name.startswith(i) for i in mutant.intended)]
+    assert intended, f"no check named {mutant.intended}"
+    lost = [c for c in intended if not c.ok]
+    assert lost, f"{mutant.name} kept full marks on {[c.name for c in intended]}"
+    assert any(mutant.says.lower() in c.message.lower() for c in lost), [c.message for c in lost]
+    others = [c for c in checks if c not in intended and not any(c.name.startswith(a) for a in mutant.collateral)]
+    unexpected = [f"{c.name}: {c.message[:200]}" for c in others if not c.ok]
+    assert unexpected == [], f"{mutant.name} also lost points on unrelated checks"

@@ -1,0 +1,36 @@
+"""The reference solution earns full marks on smoke; the untouched stubs earn zero, clearly."""
+
+from __future__ import annotations
+
+import pytest
+
+from autograder.reports.gradescope import validate_results_json
+from tests.grading.conftest import failing
+
+
+@pytest.mark.slow
+def test_reference_solution_gets_full_marks(reference_result, ctx):
+    assert failing(reference_result) == []
+    assert reference_result.score == pytest.approx(ctx.config.total_points)
+    assert {p.sandbox.outcome for p in reference_result.parts} == {"ok"}
+    assert {c.name for c in reference_result.curves} >= {"scratch", "scratch_augmented", "linear_classifier", "frozen_base", "fine_tuned"}
+    assert validate_results_json(reference_result.to_gradescope()) == []
+
+
+def test_stubs_get_zero_with_a_not_implemented_message_per_function(stub_result, ctx):
+    assert stub_result.score == 0
+    assert stub_result.max_score == pytest.approx(ctx.config.total_points)
+    for check in stub_result.checks():
+        assert "NotImplementedError" in check.message, check
+    messages = " ".join(c.message for c in stub_result.checks())
+    for part in ctx.config.parts.values():
+        for function in part.functions:
+            assert f"NotImplementedError: {function}:" in messages, function
+    assert {p.sandbox.outcome for p in stub_result.parts} == {"ok"}
+    assert validate_results_json(stub_result.to_gradescope()) == []
+
+
+def test_points_per_part_come_from_course_yaml(stub_result, ctx):
+    for part in stub_result.parts:
+        assert part.max_score == pytest.approx(ctx.config.parts[part.part].points)
+        assert sum(c.max_score for c in part.checks) == pytest.approx(part.max_score)
