@@ -34,3 +34,32 @@ def test_points_per_part_come_from_course_yaml(stub_result, ctx):
     for part in stub_result.parts:
         assert part.max_score == pytest.approx(ctx.config.parts[part.part].points)
         assert sum(c.max_score for c in part.checks) == pytest.approx(part.max_score)
+
+
+@pytest.mark.slow
+def test_grading_twice_gives_identical_scores(reference_result, grader, ctx):
+    parts = ("feature_extraction", "fine_tuning")
+    again = grader.grade(ctx.solutions_dir, parts=parts)
+    first = {c.name: c.score for c in reference_result.checks() if c.part in parts}
+    assert {c.name: c.score for c in again.checks()} == first
+    accuracies = {c.name: c.accuracy for c in reference_result.curves}
+    assert {c.name: c.accuracy for c in again.curves} == {k: accuracies[k] for k in ("linear_classifier", "frozen_base", "fine_tuned")}
+
+
+def test_course_check_runs_the_public_checks_on_a_working_copy(ctx, tmp_path):
+    import shutil
+    import subprocess
+    import sys
+
+    for module in ("augmentation.py", "scratch.py", "feature_extraction.py", "fine_tuning.py"):
+        shutil.copy(ctx.release_dir / module, tmp_path / module)
+    loc = ctx.locations
+    run = subprocess.run(
+        [sys.executable, "-m", "autograder.cli", "check", str(tmp_path), "--config", str(ctx.config_path),
+         "--data-dir", str(loc.data_dir), "--weights-dir", str(loc.weights_dir), "--cache-dir", str(loc.cache_dir)],
+        capture_output=True, text=True, timeout=600, check=False, env={**__import__("os").environ, "COLUMNS": "200"},
+    )
+    assert run.returncode == 1, run.stderr[-2000:]
+    assert "0 / " in run.stdout and "on the public checks" in run.stdout
+    assert "NotImplementedError" in run.stdout and "build_scratch_cnn" in run.stdout
+    assert "hidden-test accuracy" not in run.stdout  # public checks only

@@ -1,0 +1,117 @@
+"""Batches: folders and zips of submissions, one gradebook row each, resumable after a kill."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from autograder.grading.batch import BatchOptions, run_batch
+from autograder.grading.submissions import SubmissionError, discover, safe_extract
+from autograder.reports.gradebook import read_gradebook
+from autograder.reports.gradescope import validate_results_json
+
+MODULES = ("augmentation.py", "scratch.py", "feature_extraction.py", "fine_tuning.py")
+
+
+def copy_stubs(ctx, folder: Path) -> Path:
+    folder.mkdir(parents=True)
+    for module in MODULES:
+        shutil.copy(ctx.release_dir / module, folder / module)
+    return folder
+
+
+def zip_folder(folder: Path, target: Path, prefix: str = "") -> Path:
+    with zipfile.ZipFile(target, "w") as zf:
+        for path in sorted(folder.iterdir()):
+            zf.write(path, f"{prefix}{path.name}")
+    return target
+
+
+def options(ctx, out: Path, **kw) -> BatchOptions:
+    loc = ctx.locations
+    return BatchOptions(profile="smoke", out=out, config=str(ctx.config_path), data_dir=str(loc.data_dir),
+                        weights_dir=str(loc.weights_dir), cache_dir=str(loc.cache_dir), **kw)
+
+
+def test_discover_folders_zips_and_batches(ctx, tmp_path):
+    batch = tmp_path / "batch"
+    alice = copy_stubs(ctx, batch / "alice")
+    zip_folder(alice, batch / "bob.zip", prefix="bob/")
+    (batch / "notes").mkdir()
+    found = discover([batch], MODULES, tmp_path / "scratch")
+    assert [s.name for s in found] == ["alice", "bob"]
+    assert (found[1].folder / "scratch.py").is_file()
+    with pytest.raises(SubmissionError, match="holds no submission"):
+        discover([batch / "notes"], MODULES, tmp_path / "scratch2")
+    with pytest.raises(SubmissionError, match="no such file"):
+        discover([tmp_path / "missing"], MODULES, tmp_path / "scratch3")
+
+
+def test_unsafe_zip_entries_are_refused(tmp_path):
+    evil = tmp_path / "evil.zip"
+    with zipfile.ZipFile(evil, "w") as zf:
+        zf.writestr("../../escape.py", "x = 1")
+    with pytest.raises(SubmissionError, match="unsafe entry"):
+        safe_extract(evil, tmp_path / "out")
+    assert not (tmp_path / "escape.py").exists()
+    (tmp_path / "junk.zip").write_text("not a zip")
+    with pytest.raises(SubmissionError, match="not a readable zip"):
+        safe_extract(tmp_path / "junk.zip", tmp_path / "out2")
+
+
+@pytest.mark.slow
+def test_batch_writes_results_gradebook_and_skips_graded_work(ctx, tmp_path):
+    batch = tmp_path / "batch"
+    copy_stubs(ctx, batch / "alice")
+    zip_folder(copy_stubs(ctx, tmp_path / "b"), batch / "bob.zip")
+    out = tmp_path / "out"
+    results = run_batch([batch], options(ctx, out))
+    assert [r.submission for r in results] == ["alice", "bob"]
+    for name in ("alice", "bob"):
+        data = json.loads((out / name / "results.json").read_text())
+        assert validate_results_json(data) == []
+        assert data["score"] == 0
+        assert (out / name / "feedback.md").is_file()
+    assert [row.submission for row in read_gradebook(out / "gradebook.csv")] == ["alice", "bob"]
+    stamp = (out / "alice" / "results.json").stat().st_mtime_ns
+    again = run_batch([batch], options(ctx, out))
+    assert (out / "alice" / "results.json").stat().st_mtime_ns == stamp  # skipped: same content, same settings
+    assert [r.score for r in again] == [0, 0]
+    (batch / "alice" / "scratch.py").write_text((batch / "alice" / "scratch.py").read_text() + "\n# edited\n")
+    run_batch([batch], options(ctx, out))
+    assert (out / "alice" / "results.json").stat().st_mtime_ns != stamp  # changed content: graded again
+
+
+@pytest.mark.slow
+def test_killed_batch_resumes_to_the_same_gradebook(ctx, tmp_path):
+    batch = tmp_path / "batch"
+    for name in ("s1", "s2", "s3"):
+        copy_stubs(ctx, batch / name)
+    loc = ctx.locations
+    command = [sys.executable, "-m", "autograder.cli", "grade", str(batch), "--profile", "smoke", "--out", str(tmp_path / "killed"),
+               "--config", str(ctx.config_path), "--data-dir", str(loc.data_dir), "--weights-dir", str(loc.weights_dir),
+               "--cache-dir", str(loc.cache_dir)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 300
+    while time.time() < deadline and not (tmp_path / "killed" / "s1" / "grading.json").exists():
+        time.sleep(0.5)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    assert (tmp_path / "killed" / "s1" / "grading.json").exists()
+    assert not (tmp_path / "killed" / "s3" / "grading.json").exists()
+    resumed = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert "Skipping 1 submission" in resumed.stderr or "Skipping 2 submission" in resumed.stderr
+    run_batch([batch], options(ctx, tmp_path / "straight"))
+    killed = [(r.submission, r.score, r.parts) for r in read_gradebook(tmp_path / "killed" / "gradebook.csv")]
+    straight = [(r.submission, r.score, r.parts) for r in read_gradebook(tmp_path / "straight" / "gradebook.csv")]
+    assert killed == straight and len(killed) == 3
