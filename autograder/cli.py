@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -10,6 +11,10 @@ import typer
 from rich.console import Console
 
 from autograder.config import ConfigError
+
+# TensorFlow's C++ start-up chatter (and a harmless tf.data graph-version notice) is not for users;
+# Python exceptions still carry every real error.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 app = typer.Typer(
     help="Author, release, run and grade the transfer-learning lab.",

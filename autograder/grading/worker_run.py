@@ -43,7 +43,7 @@ def worker_env(inputs: GradingInputs) -> dict[str, str]:
     env = {
         "KERAS_HOME": str(inputs.keras_home),
         "KERAS_BACKEND": os.environ.get("KERAS_BACKEND", "tensorflow"),
-        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "TF_CPP_MIN_LOG_LEVEL": "3",
         "PYTHONHASHSEED": "0",
         "MPLBACKEND": "Agg",
     }
