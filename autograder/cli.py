@@ -182,7 +182,7 @@ def main() -> None:
         app()
     except (ConfigError, DataNotFoundError, WeightsNotFoundError, ReleaseError, SubmissionError, KeyError) as exc:
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
-        err.print(f"error: {message}", style="red", markup=False, highlight=False)
+        err.print(f"error: {message}", style="red", markup=False, highlight=False, soft_wrap=True)
         sys.exit(2)
 
 
