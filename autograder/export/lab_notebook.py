@@ -20,20 +20,16 @@ from pathlib import Path
 import jupytext
 
 from autograder.config import PART_NAMES, CourseConfig
+from autograder.export.errors import ExportError
 from autograder.release.markers import BEGIN, END, find_blocks, strip_solutions
 
 NOTEBOOK_SOURCE = "lab.py"
 ROLES = ("markdown", "given", "solution", "experiment", "check")
 NOTEBOOK_NOTE = (
     "**This notebook is the whole lab.** You write the graded functions in the cells of this notebook "
-    "(they stand in for the four modules `augmentation.py`, `scratch.py`, `feature_extraction.py` and "
-    "`fine_tuning.py`). The grader reads those function definitions from the notebook you hand in and "
-    "trains and measures them itself; it does not run your experiment cells."
+    "(they stand in for the modules {modules}). The grader reads those function definitions from the "
+    "notebook you hand in and trains and measures them itself; it does not run your experiment cells."
 )
-
-
-class ExportError(ValueError):
-    """The single source cannot be turned into an export (the message names the file and name)."""
 
 
 @dataclass(frozen=True)
@@ -53,6 +49,10 @@ class LabCell:
     part: str | None
     key: str
 
+    def __post_init__(self) -> None:
+        if self.role not in ROLES:
+            raise ValueError(f"Expected a cell role among {ROLES}. Received: role={self.role!r}")
+
     def solved(self) -> str:
         """The cell as the reference solution: marker lines removed."""
         return "\n".join(line for line in self.source.splitlines() if not (BEGIN.match(line) or END.match(line)))
@@ -63,18 +63,22 @@ class LabCell:
 
 
 def _segments(source: str) -> list[tuple[ast.stmt, str]]:
-    """Each top-level statement with its text, comments just above it included."""
+    """Each top-level statement with its text: comments just above it and trailing comments included.
+
+    A statement runs until the next one's leading comments start, so a function's closing
+    `# END SOLUTION` (a comment, which ast does not see) stays with the function.
+    """
     tree = ast.parse(source)
     lines = source.splitlines()
-    out, previous_end = [], 0
+    starts, previous_end = [], 0
     for node in tree.body:
-        start = min([d.lineno for d in getattr(node, "decorator_list", [])] + [node.lineno])
-        first = start
-        while first - 1 > previous_end and lines[first - 2].lstrip().startswith("#"):
+        first = min([d.lineno for d in getattr(node, "decorator_list", [])] + [node.lineno])
+        while first - 1 > previous_end and lines[first - 2].startswith("#"):
             first -= 1
-        out.append((node, "\n".join(lines[first - 1 : node.end_lineno]).strip("\n")))
+        starts.append(first)
         previous_end = node.end_lineno or node.lineno
-    return out
+    ends = [start - 1 for start in starts[1:]] + [len(lines)]
+    return [(node, "\n".join(lines[start - 1 : end]).strip("\n")) for node, start, end in zip(tree.body, starts, ends)]
 
 
 def module_cells(path: Path, part: str, number: int, title: str) -> list[LabCell]:
@@ -201,10 +205,13 @@ def build_lab(solutions: Path, config: CourseConfig) -> list[LabCell]:
         for i, p in enumerate(PART_NAMES)
     }
     _check_names(parts, experiments)
-    return _interleave(experiments, parts, first_use)
+    note = NOTEBOOK_NOTE.format(modules=", ".join(f"`{config.parts[p].module}`" for p in PART_NAMES))
+    return _interleave(experiments, parts, first_use, note)
 
 
-def _interleave(experiments: list[LabCell], parts: dict[str, list[LabCell]], first_use: dict[str, int]) -> list[LabCell]:
+def _interleave(
+    experiments: list[LabCell], parts: dict[str, list[LabCell]], first_use: dict[str, int], note: str
+) -> list[LabCell]:
     """Each part's cells before its first use; its check cell before the next section's heading."""
     floor = 1 if experiments and experiments[0].role == "markdown" else 0
     section_start = {}
@@ -226,6 +233,6 @@ def _interleave(experiments: list[LabCell], parts: dict[str, list[LabCell]], fir
                 open_parts.append(part)
         cells.append(cell)
         if index == 0 and cell.role == "markdown":
-            cells.append(LabCell("markdown", NOTEBOOK_NOTE, None, "lab-note"))
+            cells.append(LabCell("markdown", note, None, "lab-note"))
     cells += [LabCell("check", "", p, f"check-{p}") for p in open_parts]
     return cells
