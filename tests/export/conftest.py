@@ -1,0 +1,77 @@
+"""Shared by the export tests: `course grade` of the reference and of the stubs, exports, environments.
+
+The real platform tools run in subprocesses with the test data: `grading_env` is their
+environment (data, weights, cache, and this interpreter's folder first on PATH, where nbgrader
+finds `alembic` and otter finds Jupyter).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+from autograder.config import PART_NAMES
+
+
+def modules_of(folder: Path, ctx, target: Path) -> Path:
+    """A submission folder holding only the four graded modules copied from `folder`."""
+    target.mkdir(parents=True, exist_ok=True)
+    for part in PART_NAMES:
+        shutil.copy(folder / ctx.config.parts[part].module, target)
+    return target
+
+
+def course_grade(ctx, folder: Path, out: Path):
+    """`course grade` (its API, `run_batch`) of one submission folder on the smoke profile."""
+    from autograder.grading.batch import BatchOptions, run_batch
+
+    loc = ctx.locations
+    options = BatchOptions(
+        profile="smoke", out=out, config=str(ctx.config_path),
+        data_dir=str(loc.data_dir), weights_dir=str(loc.weights_dir), cache_dir=str(loc.cache_dir),
+    )
+    (result,) = run_batch([folder], options)
+    return result
+
+
+def part_scores(result) -> dict[str, float]:
+    return {part.part: round(part.score, 3) for part in result.parts}
+
+
+@pytest.fixture(scope="session")
+def reference_submission(ctx, tmp_path_factory) -> Path:
+    return modules_of(ctx.solutions_dir, ctx, tmp_path_factory.mktemp("reference") / "reference")
+
+
+@pytest.fixture(scope="session")
+def stub_submission(ctx, tmp_path_factory) -> Path:
+    return modules_of(ctx.release_dir, ctx, tmp_path_factory.mktemp("stubs") / "stubs")
+
+
+@pytest.fixture(scope="session")
+def graded_reference(ctx, reference_submission, tmp_path_factory):
+    """`course grade` of the reference modules (a full smoke grading: a minute or more)."""
+    return course_grade(ctx, reference_submission, tmp_path_factory.mktemp("graded-reference"))
+
+
+@pytest.fixture(scope="session")
+def graded_stubs(ctx, stub_submission, tmp_path_factory):
+    """`course grade` of the release's stubs (every part fails fast)."""
+    return course_grade(ctx, stub_submission, tmp_path_factory.mktemp("graded-stubs"))
+
+
+@pytest.fixture(scope="session")
+def grading_env(ctx) -> dict[str, str]:
+    loc = ctx.locations
+    return {
+        **os.environ,
+        "COURSE_DATA_DIR": str(loc.data_dir),
+        "COURSE_WEIGHTS_DIR": str(loc.weights_dir),
+        "COURSE_CACHE_DIR": str(loc.cache_dir),
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
