@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import autograder
 from autograder.context import CourseContext
+from autograder.export.errors import ExportError
 
 MANIFEST = "BUNDLE.json"
 PACKAGE = "autograder"
@@ -71,6 +73,17 @@ def _data_files(ctx: CourseContext, profile: str) -> dict[str, Path]:
     return files
 
 
+def _point_at_bundled_data(path: Path) -> str:
+    """Set `paths.data_dir` and `paths.weights_dir` to the bundled folders (relative to the bundle)."""
+    text = path.read_text(encoding="utf-8")
+    for key, value in (("data_dir", DATA_DIR), ("weights_dir", WEIGHTS_DIR)):
+        text, count = re.subn(rf"^(\s+{key}:)[ \t]*[^#\n]*?([ \t]*#.*)?$", rf"\g<1> {value}\g<2>", text, count=1, flags=re.M)
+        if count != 1:
+            raise ExportError(f"{path}: expected a `paths.{key}` line to point at the bundled {value}/. Received: none")
+    path.write_text(text, encoding="utf-8")
+    return _digest(path)
+
+
 def write_bundle(ctx: CourseContext, folder: Path, profile: str, with_data: bool = False) -> dict[str, str]:
     """Copy the grader's files (and, with `with_data`, the data and weights) into `folder`.
 
@@ -87,6 +100,8 @@ def write_bundle(ctx: CourseContext, folder: Path, profile: str, with_data: bool
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, target)
         digests[name] = _digest(path)
+    if with_data:
+        digests["course.yaml"] = _point_at_bundled_data(folder / "course.yaml")
     manifest = {"profile": profile, "with_data": with_data, "files": digests}
     (folder / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     return digests

@@ -1,0 +1,94 @@
+"""What `run_autograder` runs on Gradescope: grade `ROOT/submission` into `ROOT/results/results.json`.
+
+It always leaves a valid `results.json`: a submission with nothing to grade scores zero with a
+message that says what was expected, and a failure of the grader itself scores zero with the
+error (and exits 1, so Gradescope flags the run). `--prepare` only builds the grader's cached
+inputs (run once by `setup.sh`).
+
+Example:
+    $ python -m autograder.export.gradescope_entry --root /autograder --profile smoke
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+
+from rich.console import Console
+
+from autograder.reports.atomic import atomic_write_text
+
+
+def _zero(path: Path, message: str, started: float) -> None:
+    import json  # noqa: PLC0415
+
+    data = {
+        "score": 0.0,
+        "execution_time": round(time.perf_counter() - started, 1),
+        "output": message,
+        "visibility": "visible",
+        "stdout_visibility": "hidden",
+        "tests": [],
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, json.dumps(data, indent=1) + "\n")
+
+
+def prepare(profile: str) -> None:
+    """Build (or find in the cache) the profile's grading inputs."""
+    from autograder.context import CourseContext  # noqa: PLC0415
+    from autograder.grading.inputs import prepare_inputs  # noqa: PLC0415
+
+    prepare_inputs(CourseContext.create(download=False), profile, console=Console(stderr=True))
+
+
+def grade(root: Path, profile: str, console: Console) -> int:
+    """Grade the submission under `root`; return the exit status (0 unless the grader failed)."""
+    from autograder.context import CourseContext  # noqa: PLC0415
+    from autograder.grading.batch import BatchOptions, run_batch  # noqa: PLC0415
+    from autograder.grading.submissions import SubmissionError  # noqa: PLC0415
+    from autograder.notebook_submission import module_folder  # noqa: PLC0415
+    from autograder.reports.gradescope import write_results_json  # noqa: PLC0415
+
+    started = time.perf_counter()
+    results_path = root / "results" / "results.json"
+    try:
+        ctx = CourseContext.create(download=False)
+        modules = tuple(part.module for part in ctx.config.parts.values())
+        with tempfile.TemporaryDirectory(prefix="course-gradescope-") as scratch:
+            submission = module_folder(root / "submission", modules, Path(scratch) / "submission", ctx.config)
+            options = BatchOptions(profile=profile, out=Path(scratch) / "graded", config=str(ctx.config_path))
+            results = run_batch([submission], options, console=console)
+        if len(results) != 1:
+            names = [r.submission for r in results]
+            _zero(results_path, f"Expected one submission. Received: {len(results)} ({', '.join(names)})", started)
+            return 0
+        write_results_json(results[0], results_path)
+        return 0
+    except SubmissionError as exc:
+        _zero(results_path, f"Nothing to grade: {exc}", started)
+        return 0
+    except Exception as exc:  # the grader's own failure: still leave a results.json behind
+        traceback.print_exc()
+        _zero(results_path, f"The autograder failed ({type(exc).__name__}: {exc}). Your instructor has been told.", started)
+        return 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--root", type=Path, default=Path("/autograder"), help="Gradescope's /autograder folder.")
+    parser.add_argument("--profile", required=True, help="The profile the thresholds were calibrated on.")
+    parser.add_argument("--prepare", action="store_true", help="Only prepare the grader's inputs (setup.sh).")
+    args = parser.parse_args(argv)
+    if args.prepare:
+        prepare(args.profile)
+        return 0
+    return grade(args.root.resolve(), args.profile, Console(stderr=True))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,149 @@
+"""`course export gradescope`: the zip is the source's, and its real `run_autograder` grades like `course grade`.
+
+The slow tests lay out a temporary folder like Gradescope's `/autograder` (source/, submission/,
+results/), unpack the zip into source/, and run the real `run_autograder` with `GRADESCOPE_ROOT`
+pointing there (and this interpreter as `COURSE_PYTHON`, standing in for the image's venv).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+import subprocess
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from autograder import export
+from autograder.context import CourseContext
+from autograder.export.bundle import source_files
+from autograder.export.gradescope import pinned_requirements
+from autograder.reports.gradescope import validate_results_json
+from tests.export.conftest import part_scores
+
+
+@pytest.fixture(scope="module")
+def exported(ctx, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("gradescope")
+    export.main(ctx, "gradescope", out, "smoke", with_data=False)
+    return out
+
+
+def run_autograder(exported: Path, submission: Path, root: Path, env: dict) -> dict:
+    """Unpack the zip like Gradescope, copy the submission in, run the real script, read results.json."""
+    for name in ("source", "submission", "results"):
+        (root / name).mkdir(parents=True)
+    with zipfile.ZipFile(exported / "autograder.zip") as zf:
+        zf.extractall(root / "source")
+    script = root / "run_autograder"
+    shutil.copy(root / "source" / "run_autograder", script)
+    script.chmod(0o755)
+    for path in submission.iterdir():
+        shutil.copy(path, root / "submission")
+    env = {**env, "GRADESCOPE_ROOT": str(root), "COURSE_PYTHON": os.environ.get("COURSE_PYTHON", __import__("sys").executable)}
+    done = subprocess.run([str(script)], env=env, capture_output=True, text=True, timeout=1800, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads((root / "results" / "results.json").read_text())
+
+
+def gradescope_part_scores(results: dict) -> dict[str, float]:
+    scores: dict[str, float] = {}
+    for test in results["tests"]:
+        (part,) = test["tags"]
+        scores[part] = round(scores.get(part, 0.0) + test["score"], 3)
+    return scores
+
+
+def test_zip_holds_the_scripts_requirements_and_bundle(exported):
+    with zipfile.ZipFile(exported / "autograder.zip") as zf:
+        names = set(zf.namelist())
+        modes = {info.filename: info.external_attr >> 16 for info in zf.infolist()}
+        assert zf.read("requirements.txt").decode() == pinned_requirements(Path("pyproject.toml").resolve())
+    assert {"setup.sh", "run_autograder", "requirements.txt", "course/course.yaml", "course/BUNDLE.json"} <= names
+    for script in ("setup.sh", "run_autograder"):
+        assert modes[script] & stat.S_IXUSR, script
+    tree = {p.relative_to(exported / "autograder").as_posix() for p in (exported / "autograder").rglob("*") if p.is_file()}
+    assert names == tree
+
+
+def test_bundle_is_a_byte_copy_of_the_source(exported, ctx):
+    bundle = exported / "autograder" / "course"
+    files = source_files(ctx)
+    assert any(name.startswith("solutions/") and "/checks/" in name for name in files)
+    assert any(name.startswith("autograder/export/") for name in files)
+    for name, path in files.items():
+        assert (bundle / name).read_bytes() == path.read_bytes(), name
+    calibrations = list((ctx.solutions_dir / "calibration").glob("*.json"))
+    for path in calibrations:
+        assert (bundle / path.relative_to(ctx.locations.root)).is_file()
+
+
+def test_check_reports_no_drift_then_a_changed_check(ctx, tmp_path, data_dir, weights_dir, cache_dir):
+    root = tmp_path / "course"
+    shutil.copytree(ctx.locations.root / ctx.config.paths.solutions, root / ctx.config.paths.solutions)
+    for name in ("course.yaml", "pyproject.toml", "README.md"):
+        shutil.copy(ctx.locations.root / name, root / name)
+    copy = CourseContext.create(root / "course.yaml", data_dir, weights_dir, cache_dir, download=False)
+    out = tmp_path / "export"
+    export.main(copy, "gradescope", out, "smoke", with_data=False)
+    assert export.main(copy, "gradescope", out, "smoke", with_data=False, check=True) == []
+    check = root / ctx.config.paths.solutions / "checks" / "test_scratch.py"
+    check.write_text(check.read_text() + "\n# a changed check\n")
+    drift = export.main(copy, "gradescope", out, "smoke", with_data=False, check=True)
+    assert any("checks/test_scratch.py" in line and "differs" in line for line in drift), drift
+
+
+def test_with_data_bundles_the_data_and_points_course_yaml_at_it(ctx, tmp_path, weights_dir, cache_dir):
+    data = tmp_path / "data"
+    for split in ("cats_and_dogs_filtered/train/cats", "cats_and_dogs_filtered/validation/dogs", "cats_and_dogs_extra/cats"):
+        (data / split).mkdir(parents=True)
+        (data / split / "1.jpg").write_bytes(b"jpeg")
+    (data / "cats_and_dogs_extra" / "dogs").mkdir()
+    small = CourseContext.create(ctx.config_path, data, weights_dir, cache_dir, download=False)
+    out = tmp_path / "export"
+    export.main(small, "gradescope", out, "smoke", with_data=True)
+    bundle = out / "autograder" / "course"
+    assert (bundle / "data/cats_and_dogs_filtered/train/cats/1.jpg").is_file()
+    assert (bundle / "data/cats_and_dogs_extra/cats/1.jpg").is_file()
+    assert [p.name for p in (bundle / "weights").iterdir()] == [small.weights_file(small.profile("smoke")).name]
+    bundled = CourseContext.create(bundle / "course.yaml")
+    assert bundled.locations.data_dir == bundle / "data" or os.environ.get("COURSE_DATA_DIR")
+
+
+def test_nothing_to_grade_scores_zero_with_a_message(exported, tmp_path, grading_env):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "notes.txt").write_text("I forgot my code")
+    results = run_autograder(exported, empty, tmp_path / "autograder", grading_env)
+    assert results["score"] == 0 and "Nothing to grade" in results["output"]
+    assert validate_results_json(results) == []
+
+
+@pytest.mark.slow
+def test_stubs_score_zero_like_course_grade(exported, stub_submission, graded_stubs, tmp_path, grading_env):
+    results = run_autograder(exported, stub_submission, tmp_path / "autograder", grading_env)
+    assert validate_results_json(results) == []
+    assert results["score"] == 0
+    assert gradescope_part_scores(results) == part_scores(graded_stubs) == {p: 0.0 for p in part_scores(graded_stubs)}
+
+
+@pytest.fixture(scope="module")
+def gradescope_reference(exported, reference_submission, tmp_path_factory, grading_env) -> dict:
+    return run_autograder(exported, reference_submission, tmp_path_factory.mktemp("gs-root"), grading_env)
+
+
+@pytest.mark.slow
+def test_reference_scores_like_course_grade(gradescope_reference, graded_reference):
+    assert validate_results_json(gradescope_reference) == []
+    assert gradescope_part_scores(gradescope_reference) == part_scores(graded_reference)
+    assert gradescope_reference["score"] == pytest.approx(graded_reference.score, abs=1e-3)
+
+
+@pytest.mark.slow
+def test_reference_gets_full_marks(gradescope_reference, ctx):
+    failing = [f"{t['name']}: {t['output']}" for t in gradescope_reference["tests"] if t["score"] < t["max_score"]]
+    assert failing == []
+    assert gradescope_reference["score"] == pytest.approx(ctx.config.total_points)
