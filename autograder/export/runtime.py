@@ -1,0 +1,177 @@
+"""What the exported notebook tests call inside the notebook's kernel (otter-grader, nbgrader).
+
+The tests do not re-implement any check. `grade_part` grades the notebook file exactly as
+`course grade` grades a `lab.ipynb` submission: the graded functions are extracted from its code
+cells, and the real `course grade` runs on them in a subprocess (sandboxed probes, training by the
+grader, calibrated thresholds). The result is kept for the kernel's lifetime, so the four parts'
+tests of one notebook cost one grading. `check_part` is the static check students run themselves.
+
+The notebook is the saved file in the kernel's working folder (`lab.ipynb`, or its only
+notebook), or `$COURSE_NOTEBOOK`: save the notebook before checking it.
+
+Example (an nbgrader test cell):
+    >>> from autograder.export.runtime import check_part, grade_part
+    >>> check_part("augmentation", ["build_augmentation", "ten_crops", "predict_with_tta"])  # doctest: +SKIP
+    >>> grade_part("augmentation", profile="smoke")  # doctest: +SKIP
+    20.0
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from autograder.grading.result import PartResult, SubmissionResult
+
+NOTEBOOK_ENV = "COURSE_NOTEBOOK"
+HANDOFF = ".course-grading.json"
+_GRADED: dict[tuple[str, str, str], SubmissionResult] = {}
+
+
+class GradingFailed(RuntimeError):
+    """`course grade` itself failed (not the student's code): the message carries its output."""
+
+
+def notebook_path(notebook: str | os.PathLike | None = None) -> Path:
+    """The notebook to grade: `notebook`, `$COURSE_NOTEBOOK`, or the one in the working folder."""
+    from autograder.notebook_submission import find_notebook  # noqa: PLC0415
+
+    chosen = notebook or os.environ.get(NOTEBOOK_ENV)
+    path = Path(chosen) if chosen else find_notebook(Path.cwd())
+    if path is None or not path.is_file():
+        raise FileNotFoundError(
+            f"Expected the saved notebook (lab.ipynb) in {Path.cwd()} or ${NOTEBOOK_ENV}. Received: {chosen or 'none found'}"
+        )
+    return path.resolve()
+
+
+def config_path(bundle: str | os.PathLike | None = None) -> Path:
+    """`course.yaml`: of the bundle folder if given and present, else `$COURSE_CONFIG` or the usual lookup."""
+    from autograder.config import find_config  # noqa: PLC0415
+
+    if bundle is not None and (Path(bundle) / "course.yaml").is_file():
+        return (Path(bundle) / "course.yaml").resolve()
+    return find_config()
+
+
+def _part_modules(config: Path, part: str) -> tuple[str, list[str]]:
+    """The part's module file name and graded functions, from `course.yaml`."""
+    from autograder.config import load_config  # noqa: PLC0415
+
+    course = load_config(config)
+    if part not in course.parts:
+        raise KeyError(f"Expected a part among {sorted(course.parts)}. Received: part={part!r}")
+    return course.parts[part].module, list(course.parts[part].functions)
+
+
+def check_part(
+    part: str, functions: list[str] | None = None, notebook: str | os.PathLike | None = None, bundle: str | None = None
+) -> None:
+    """Say whether each graded function of `part` is defined in the saved notebook and written.
+
+    Args:
+        part: the lab part.
+        functions: its graded functions (default: from `course.yaml`); the exported notebooks
+            pass them, so students need no course configuration.
+        notebook: the notebook (default: see `notebook_path`).
+        bundle: a folder holding the exported `course.yaml`.
+
+    Raises:
+        AssertionError: a function is missing, still the stub, or its cell does not parse.
+    """
+    from autograder.notebook_submission import extract_modules  # noqa: PLC0415
+    from autograder.submit.structure import function_statuses  # noqa: PLC0415
+
+    path = notebook_path(notebook)
+    if functions is None:
+        functions = _part_modules(config_path(bundle), part)[1]
+    module = f"{part}.py"
+    source = extract_modules(path, {module: functions})[module]
+    statuses = function_statuses(source, functions, path.name)
+    for status in statuses:
+        print(("✓ " if status.ok else "✗ ") + status.describe())
+    problems = [s.describe() for s in statuses if not s.ok]
+    if problems:
+        raise AssertionError(f"Part {part!r} is not complete yet: " + "; ".join(problems))
+    print(f"Part {part!r}: every graded function is written. The grader trains and measures it when you hand it in.")
+
+
+def grade_notebook(profile: str, notebook: str | os.PathLike | None = None, bundle: str | None = None) -> SubmissionResult:
+    """Grade the saved notebook with `course grade` (once per kernel and notebook content)."""
+    from autograder.notebook_submission import module_folder  # noqa: PLC0415
+
+    path = notebook_path(notebook)
+    config = config_path(bundle)
+    key = (hashlib.sha256(path.read_bytes()).hexdigest(), profile, str(config))
+    if key in _GRADED:
+        return _GRADED[key]
+    from autograder.config import PART_NAMES, load_config  # noqa: PLC0415
+
+    course = load_config(config)
+    modules = [course.parts[p].module for p in PART_NAMES]
+    with tempfile.TemporaryDirectory(prefix="course-notebook-") as scratch:
+        holder = Path(scratch) / "notebook"
+        holder.mkdir()
+        (holder / "lab.ipynb").write_bytes(path.read_bytes())
+        folder = module_folder(holder, modules, Path(scratch) / "lab", course)
+        out = Path(scratch) / "graded"
+        command = [sys.executable, "-m", "autograder.cli", "grade", str(folder), "--profile", profile,
+                   "--out", str(out), "--config", str(config)]
+        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")}
+        done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+        record = out / folder.name / "grading.json"
+        if done.returncode != 0 or not record.is_file():
+            tail = (done.stderr or done.stdout or "")[-3000:]
+            raise GradingFailed(f"`course grade` failed (exit status {done.returncode}):\n{tail}")
+        result = SubmissionResult.from_dict(json.loads(record.read_text(encoding="utf-8"))["result"])
+    _GRADED[key] = result
+    return result
+
+
+def part_report(part: PartResult) -> str:
+    """The part's checks as text; hidden checks show their name and score, not their message."""
+    lines = [f"{part.title}: {part.score:g} / {part.max_score:g} points"]
+    if part.sandbox is not None and part.sandbox.outcome != "ok":
+        lines.append(f"  Your code did not finish normally: {part.sandbox.outcome}. {part.sandbox.message}".rstrip())
+    for check in part.checks:
+        mark = "✓" if check.ok else ("~" if check.score > 0 else "✗")
+        line = f"  {mark} {check.score:g} / {check.max_score:g}  {check.name}"
+        if check.visibility == "visible" and check.message and not check.ok:
+            line += f": {check.message}"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def _part(result: SubmissionResult, part: str) -> PartResult:
+    for candidate in result.parts:
+        if candidate.part == part:
+            return candidate
+    raise KeyError(f"Expected part {part!r} in the grading result. Received: {[p.part for p in result.parts]}")
+
+
+def grade_part(part: str, profile: str, notebook: str | os.PathLike | None = None, bundle: str | None = None) -> float:
+    """Print the part's checks and return its score (nbgrader reads a test cell's number as its grade)."""
+    found = _part(grade_notebook(profile, notebook, bundle), part)
+    print(part_report(found))
+    return found.score
+
+
+def otter_case(part: str, profile: str, notebook: str | os.PathLike | None = None, bundle: str | None = None) -> None:
+    """An otter test case: pass when the part earns full marks, else fail with the part's checks.
+
+    The part's exact score (partial credit included) is left in `.course-grading.json` for the
+    `OtterPartScores` plugin, which sets it as the test file's score.
+    """
+    result = grade_notebook(profile, notebook, bundle)
+    found = _part(result, part)
+    handoff = Path.cwd() / HANDOFF
+    scores = json.loads(handoff.read_text(encoding="utf-8")) if handoff.is_file() else {}
+    scores[part] = {"score": found.score, "max_score": found.max_score}
+    handoff.write_text(json.dumps(scores), encoding="utf-8")
+    if found.score < found.max_score - 1e-9:
+        raise AssertionError(part_report(found))

@@ -1,0 +1,148 @@
+"""`course export otter`: otter's own test files from our checks, and the real `otter run` grading like `course grade`."""
+
+from __future__ import annotations
+
+import ast
+import json
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import nbformat
+import pytest
+from otter.test_files import GradingResults
+from otter.test_files.exception_test import ExceptionTestFile
+
+from autograder import export
+from autograder.export.notebooks import part_checks
+from autograder.export.otter import IGNORE_TAG, PLUGIN
+from autograder.export.otter_plugin import OtterPartScores
+from autograder.export.runtime import HANDOFF
+from autograder.notebook_submission import extract_modules, graded_functions
+from tests.export.conftest import part_scores
+
+
+@pytest.fixture(scope="module")
+def exported(ctx, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("otter")
+    export.main(ctx, "otter", out, "smoke", with_data=False)
+    return out
+
+
+def otter_run(exported: Path, notebook: Path, folder: Path, env: dict) -> dict:
+    """The real `otter run` (no containers) on one notebook; returns its results.json."""
+    folder.mkdir(parents=True)
+    shutil.copy(notebook, folder / "lab.ipynb")
+    command = [str(Path(sys.executable).parent / "otter"), "run", "-a", str(exported / "autograder.zip"), "-o", str(folder),
+               "--no-logo", str(folder / "lab.ipynb")]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=1800, check=False)
+    assert done.returncode == 0, (done.stdout[-2000:], done.stderr[-3000:])
+    return json.loads((folder / "results.json").read_text())
+
+
+def otter_part_scores(results: dict, ctx) -> dict[str, float]:
+    return {t["name"]: round(t["score"], 3) for t in results["tests"] if t["name"] in ctx.config.parts}
+
+
+def test_test_files_are_otters_format_with_the_parts_points(exported, ctx):
+    checks = part_checks(ctx.solutions_dir / "checks", ctx.config)
+    for part, spec in ctx.config.parts.items():
+        full = ExceptionTestFile.from_file(str(exported / "autograder" / "tests" / f"{part}.py"))
+        public = ExceptionTestFile.from_file(str(exported / "student" / "tests" / f"{part}.py"))
+        assert full.name == public.name == part
+        assert full.possible == pytest.approx(spec.points)
+        assert [tc.hidden for tc in full.test_cases] == [False, True]
+        assert [tc.hidden for tc in public.test_cases] == [False] and public.possible == 0
+        source = (exported / "autograder" / "tests" / f"{part}.py").read_text()
+        student = (exported / "student" / "tests" / f"{part}.py").read_text()
+        for check in checks[part]:
+            assert check.source in source
+            assert (check.source in student) == (check.visibility == "visible"), check
+        assert str(list(spec.functions)) in source.replace('"', "'")
+
+
+def test_zip_is_otters_with_our_config_tests_and_bundle(exported):
+    with zipfile.ZipFile(exported / "autograder.zip") as zf:
+        names = set(zf.namelist())
+        config = json.loads(zf.read("otter_config.json"))
+        for name in names:
+            if name.startswith("tests/"):
+                assert zf.read(name) == (exported / "autograder" / name).read_bytes(), name
+    assert {"run_autograder", "setup.sh", "environment.yml", "files/course/course.yaml"} <= names
+    assert config["plugins"] == [PLUGIN]
+
+
+def test_notebooks_tag_experiments_ignored_and_check_every_part(exported, ctx):
+    for variant in ("student", "solution"):
+        notebook = nbformat.read(exported / variant / "lab.ipynb", as_version=4)
+        nbformat.validate(notebook)
+        checks = [c.source for c in notebook.cells if c.source.startswith("grader.check(")]
+        assert checks == [f'grader.check("{part}")' for part in ctx.config.parts]
+        experiments = [c for c in notebook.cells if IGNORE_TAG in c.metadata.get("tags", [])]
+        assert any("load_training_data(" in c.source for c in experiments)
+        assert not any("def " in c.source and "NotImplementedError" in c.source for c in experiments)
+
+
+def test_solved_notebook_holds_the_solution_and_student_notebook_the_stubs(exported, ctx):
+    graded = graded_functions(ctx.config)
+    solved = extract_modules(exported / "solution" / "lab.ipynb", graded)
+    stubs = extract_modules(exported / "student" / "lab.ipynb", graded)
+    for module, functions in graded.items():
+        solution = {n.name: ast.dump(n) for n in ast.parse((ctx.solutions_dir / module).read_text()).body
+                    if isinstance(n, ast.FunctionDef)}
+        release = {n.name: ast.dump(n) for n in ast.parse((ctx.release_dir / module).read_text()).body
+                   if isinstance(n, ast.FunctionDef)}
+        got_solved = {n.name: ast.dump(n) for n in ast.parse(solved[module]).body if isinstance(n, ast.FunctionDef)}
+        got_stubs = {n.name: ast.dump(n) for n in ast.parse(stubs[module]).body if isinstance(n, ast.FunctionDef)}
+        for function in functions:
+            assert got_solved[function] == solution[function]
+            assert got_stubs[function] == release[function]
+    assert "BEGIN SOLUTION" not in (exported / "student" / "lab.ipynb").read_text()
+
+
+def test_plugin_gives_the_part_its_exact_score(tmp_path):
+    path = tmp_path / "scratch.py"
+    path.write_text(
+        "from otter.test_files import test_case\nOK_FORMAT = False\nname = 'scratch'\n"
+        "@test_case(points=0)\ndef a():\n    pass\n@test_case(points=20, hidden=True)\ndef b():\n    assert False\n"
+    )
+    test = ExceptionTestFile.from_file(str(path))
+    test.run({})
+    results = GradingResults([test])
+    assert results.get_score("scratch") == 0
+    notebook = tmp_path / "lab.ipynb"
+    notebook.write_text("{}")
+    (tmp_path / HANDOFF).write_text(json.dumps({"scratch": {"score": 12.5, "max_score": 20}, "other": {"score": 1}}))
+    OtterPartScores(str(notebook), {}, {}).after_grading(results)
+    assert results.get_score("scratch") == 12.5
+    assert not (tmp_path / HANDOFF).exists()
+
+
+def test_plugin_removes_a_handoff_file_brought_by_the_submission(tmp_path):
+    notebook = tmp_path / "lab.ipynb"
+    (tmp_path / HANDOFF).write_text(json.dumps({"scratch": {"score": 20}}))
+    OtterPartScores(str(notebook), {}, {}).before_grading(None)
+    assert not (tmp_path / HANDOFF).exists()
+
+
+@pytest.mark.slow
+def test_unsolved_notebook_scores_zero_like_course_grade(exported, graded_stubs, tmp_path, grading_env, ctx):
+    results = otter_run(exported, exported / "student" / "lab.ipynb", tmp_path / "run", grading_env)
+    assert otter_part_scores(results, ctx) == part_scores(graded_stubs) == {p: 0.0 for p in ctx.config.parts}
+
+
+@pytest.fixture(scope="module")
+def otter_reference(exported, tmp_path_factory, grading_env) -> dict:
+    return otter_run(exported, exported / "solution" / "lab.ipynb", tmp_path_factory.mktemp("otter-run") / "run", grading_env)
+
+
+@pytest.mark.slow
+def test_solved_notebook_scores_like_course_grade(otter_reference, graded_reference, ctx):
+    assert otter_part_scores(otter_reference, ctx) == part_scores(graded_reference)
+
+
+@pytest.mark.slow
+def test_solved_notebook_gets_full_marks(otter_reference, ctx):
+    assert otter_part_scores(otter_reference, ctx) == {p: float(s.points) for p, s in ctx.config.parts.items()}
