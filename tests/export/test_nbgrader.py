@@ -1,0 +1,129 @@
+"""`course export nbgrader`: a course directory the real `nbgrader generate_assignment` and `autograde` accept.
+
+One `nbgrader autograde` run grades two students: `solved` (the release notebook with the
+source's solutions put back) and `stub` (the release notebook untouched). Their per-part scores
+in nbgrader's gradebook must equal `course grade`'s.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograder import export
+from autograder.export.nbgrader_execute import NOT_GRADED_TAG
+from tests.export.conftest import part_scores
+
+NBGRADER_MARKER = re.compile(r"^\s*### (BEGIN|END) SOLUTION")
+
+
+def nbgrader(course: Path, env: dict, *args: str) -> subprocess.CompletedProcess:
+    command = [str(Path(sys.executable).parent / "nbgrader"), *args]
+    done = subprocess.run(command, cwd=course, env=env, capture_output=True, text=True, timeout=3600, check=False)
+    assert done.returncode == 0, (done.stdout[-2000:], done.stderr[-4000:])
+    assert "Exception while loading config file" not in done.stderr, done.stderr[-3000:]
+    return done
+
+
+@pytest.fixture(scope="module")
+def course(ctx, tmp_path_factory, grading_env) -> Path:
+    """The exported course directory, after the real `nbgrader generate_assignment`."""
+    out = tmp_path_factory.mktemp("nbgrader")
+    export.main(ctx, "nbgrader", out, "smoke", with_data=False)
+    nbgrader(out, grading_env, "generate_assignment", ctx.config.course.lab)
+    return out
+
+
+def nbgrader_meta(cell) -> dict:
+    return cell.metadata.get("nbgrader", {})
+
+
+def test_source_notebook_has_nbgrader_cells_for_every_part(course, ctx):
+    notebook = nbformat.read(course / "source" / ctx.config.course.lab / "lab.ipynb", as_version=4)
+    nbformat.validate(notebook)
+    solutions = {nbgrader_meta(c)["grade_id"] for c in notebook.cells if nbgrader_meta(c).get("solution")}
+    tests = {nbgrader_meta(c)["grade_id"]: nbgrader_meta(c)["points"] for c in notebook.cells if nbgrader_meta(c).get("grade")}
+    for part, spec in ctx.config.parts.items():
+        assert {f"{part}-{f}" for f in spec.functions} <= solutions
+        assert tests[f"test_{part}"] == pytest.approx(spec.points)
+    for cell in notebook.cells:
+        meta = nbgrader_meta(cell)
+        if cell.cell_type == "markdown" or NOT_GRADED_TAG in cell.metadata.get("tags", []):
+            assert meta["locked"] and not meta["solution"], cell.source[:80]
+        if meta.get("grade"):
+            assert "### BEGIN HIDDEN TESTS" in cell.source and "grade_part(" in cell.source
+
+
+def test_solution_cells_are_the_solutions_with_nbgraders_markers(course, ctx):
+    notebook = nbformat.read(course / "source" / ctx.config.course.lab / "lab.ipynb", as_version=4)
+    cells = {nbgrader_meta(c)["grade_id"]: c.source for c in notebook.cells if nbgrader_meta(c).get("solution")}
+    for part, spec in ctx.config.parts.items():
+        tree = ast.parse((ctx.solutions_dir / spec.module).read_text())
+        solution = {n.name: ast.dump(n) for n in tree.body if isinstance(n, ast.FunctionDef)}
+        for function in spec.functions:
+            source = cells[f"{part}-{function}"]
+            assert source.count("### BEGIN SOLUTION") == source.count("### END SOLUTION") >= 1
+            assert "# BEGIN SOLUTION" not in source.replace("### BEGIN SOLUTION", "")
+            (node,) = ast.parse(source).body
+            assert ast.dump(node) == solution[function], function
+
+
+def test_release_has_stubs_and_no_solution_or_hidden_test(course, ctx):
+    released = (course / "release" / ctx.config.course.lab / "lab.ipynb").read_text()
+    assert "BEGIN SOLUTION" not in released and "HIDDEN TESTS" not in released and "grade_part(\\\"" not in released
+    assert released.count("raise NotImplementedError()") == sum(len(p.functions) for p in ctx.config.parts.values())
+    assert not (course / "release" / ctx.config.course.lab / "grader").exists()
+
+
+def solved_submission(course: Path, lab: str) -> nbformat.NotebookNode:
+    """The release notebook with each solution cell's source put back from the source notebook."""
+    source = nbformat.read(course / "source" / lab / "lab.ipynb", as_version=4)
+    release = nbformat.read(course / "release" / lab / "lab.ipynb", as_version=4)
+    answers = {nbgrader_meta(c)["grade_id"]: c.source for c in source.cells if nbgrader_meta(c).get("solution")}
+    for cell in release.cells:
+        if nbgrader_meta(cell).get("solution"):
+            lines = answers[nbgrader_meta(cell)["grade_id"]].splitlines()
+            cell.source = "\n".join(line for line in lines if not NBGRADER_MARKER.match(line))
+    return release
+
+
+@pytest.fixture(scope="module")
+def gradebook_scores(course, ctx, grading_env) -> dict[str, dict[str, float]]:
+    """Student -> part -> score, from nbgrader's gradebook after one real `nbgrader autograde`."""
+    from nbgrader.api import Gradebook
+
+    lab = ctx.config.course.lab
+    for student in ("solved", "stub"):
+        (course / "submitted" / student / lab).mkdir(parents=True)
+    shutil.copy(course / "release" / lab / "lab.ipynb", course / "submitted" / "stub" / lab / "lab.ipynb")
+    nbformat.write(solved_submission(course, lab), course / "submitted" / "solved" / lab / "lab.ipynb")
+    nbgrader(course, grading_env, "autograde", lab)
+    scores = {}
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        for student in ("solved", "stub"):
+            scores[student] = {
+                part: round(gb.find_grade(f"test_{part}", "lab", lab, student).score, 3) for part in ctx.config.parts
+            }
+    return scores
+
+
+@pytest.mark.slow
+def test_stub_scores_zero_like_course_grade(gradebook_scores, graded_stubs):
+    assert gradebook_scores["stub"] == part_scores(graded_stubs) == {p: 0.0 for p in gradebook_scores["stub"]}
+
+
+@pytest.mark.slow
+def test_solved_scores_like_course_grade(gradebook_scores, graded_reference):
+    assert gradebook_scores["solved"] == part_scores(graded_reference)
+
+
+@pytest.mark.slow
+def test_solved_gets_full_marks(gradebook_scores, ctx):
+    assert gradebook_scores["solved"] == {p: float(s.points) for p, s in ctx.config.parts.items()}
