@@ -171,6 +171,68 @@ def show_config(config: ConfigOpt = None) -> None:
         console.print(f"  profile {name:8s} {prof.description}")
 
 
+@app.command("export")
+def export_cmd(
+    platform: Annotated[str, typer.Argument(help="gradescope, otter or nbgrader.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the export into.")] = Path("export"),
+    profile: ProfileOpt = None,
+    data: Annotated[
+        Optional[bool],
+        typer.Option("--data/--no-data", help="Bundle the data and weights (default: yes for gradescope and otter)."),
+    ] = None,
+    check: Annotated[bool, typer.Option("--check", help="Only compare OUT with a fresh export; exit 1 on drift.")] = False,
+    config: ConfigOpt = None,
+    data_dir: DataOpt = None,
+    weights_dir: WeightsOpt = None,
+    cache_dir: CacheOpt = None,
+) -> None:
+    """Export the autograder to Gradescope, otter-grader or nbgrader, generated from solutions/."""
+    from autograder import export as stage  # noqa: PLC0415
+
+    ctx = _context(config, data_dir, weights_dir, cache_dir)
+    try:
+        lines = stage.main(ctx, platform, out.resolve(), profile, with_data=data, check=check)
+    except (stage.ExportError, FileNotFoundError) as exc:
+        err.print(f"error: {exc}", style="red", markup=False, highlight=False)
+        raise typer.Exit(2) from None
+    if check and lines:
+        err.print(f"The {platform} export in {out} has drifted from the source:", markup=False)
+        for line in lines:
+            err.print(line, markup=False)
+        raise typer.Exit(1)
+    for line in lines or [f"The {platform} export in {out} is up to date."]:
+        console.print(line, markup=False)
+
+
+@app.command()
+def submit(
+    folder: Annotated[Path, typer.Argument(help="Your working copy (the four modules, or lab.ipynb).")] = Path("."),
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="The zip to write (default: <lab>-submission.zip).")] = None,
+    checks: Annotated[bool, typer.Option("--checks/--no-checks", help="Run the public checks first (slow).")] = True,
+    force: Annotated[bool, typer.Option("--force", help="Write the zip even when errors were found.")] = False,
+    profile: Annotated[str, typer.Option("--profile", "-p", help="Profile of the public checks.")] = "smoke",
+    config: ConfigOpt = None,
+    data_dir: DataOpt = None,
+    weights_dir: WeightsOpt = None,
+    cache_dir: CacheOpt = None,
+) -> None:
+    """Check your working copy and package it as the zip you hand in (with a manifest)."""
+    from autograder import submit as stage  # noqa: PLC0415
+
+    ctx = _context(config, data_dir, weights_dir, cache_dir)
+    report = stage.main(ctx, folder, out, checks=checks, force=force, profile=profile, console=console)
+    for line in report.notes:
+        console.print(line, markup=False)
+    for line in report.warnings:
+        console.print(f"warning: {line}", style="yellow", markup=False, highlight=False)
+    for line in report.errors:
+        err.print(f"error: {line}", style="red", markup=False, highlight=False)
+    if report.archive is not None:
+        console.print(f"Wrote {report.archive} ({report.kind}); hand in this file.", markup=False)
+    if report.errors:
+        raise typer.Exit(1)
+
+
 def main() -> None:
     """Entry point: turn expected errors into one clear line and exit code 2."""
     from autograder.bases import WeightsNotFoundError  # noqa: PLC0415
