@@ -96,7 +96,7 @@ def run_part(
         env=worker_env(inputs),
         isolation_level=isolation_level,
     )
-    tail = (result.stderr.text or "")[-2000:]
+    tail = (result.stderr.text or "")[-6000:]
     summary = SandboxSummary(result.outcome.value, round(result.duration_s, 2), result.isolation.level.value, result.message, tail)
     outcomes: dict[str, dict] = {}
     stopped_in = None
