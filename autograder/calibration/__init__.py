@@ -78,6 +78,12 @@ def main(
     if fresh:
         fresh_seeds = [profile.seed + 1000 + i for i in range(fresh)]
         fresh_accuracies = _train_seeds(ctx, profile, fresh_seeds, console, "Checking fresh seeds")
+        calibration.notes["fresh_seeds"] = fresh_seeds
+        calibration.notes["fresh_accuracies"] = {k: [round(v, 4) for v in vals] for k, vals in fresh_accuracies.items()}
+        calibration.notes["fresh_all_pass"] = all(
+            v >= calibration.thresholds[k].threshold for k, vals in fresh_accuracies.items() for v in vals
+        )
+        path.write_text(calibration.to_json(), encoding="utf-8")
     console.print(calibration_table(calibration, fresh_accuracies))
     console.print(f"Wrote {path}")
     return calibration, fresh_accuracies
