@@ -13,8 +13,8 @@ how the one on disk differs, so a stale export is caught like a stale release.
 
 from __future__ import annotations
 
+import importlib
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 
 from autograder.context import CourseContext
@@ -24,28 +24,12 @@ from autograder.export.errors import ExportError
 __all__ = ["PLATFORMS", "ExportError", "main"]
 
 
-def _gradescope(ctx: CourseContext, out: Path, profile: str, with_data: bool) -> list[str]:
-    from autograder.export import gradescope  # noqa: PLC0415
-
-    return gradescope.export(ctx, out, profile, with_data)
-
-
-def _otter(ctx: CourseContext, out: Path, profile: str, with_data: bool) -> list[str]:
-    from autograder.export import otter  # noqa: PLC0415
-
-    return otter.export(ctx, out, profile, with_data)
-
-
-def _nbgrader(ctx: CourseContext, out: Path, profile: str, with_data: bool) -> list[str]:
-    from autograder.export import nbgrader  # noqa: PLC0415
-
-    return nbgrader.export(ctx, out, profile, with_data)
-
-
-PLATFORMS: dict[str, Callable[[CourseContext, Path, str, bool], list[str]]] = {
-    "gradescope": _gradescope,
-    "otter": _otter,
-    "nbgrader": _nbgrader,
+# Platform -> the module that exports it. Each has `export(ctx, out, profile, with_data)` and
+# `OWNED`, the paths under `out` the export writes ("{lab}" stands for the lab's name).
+PLATFORMS = {
+    "gradescope": "autograder.export.gradescope",
+    "otter": "autograder.export.otter",
+    "nbgrader": "autograder.export.nbgrader",
 }
 # Whether an export bundles the data and weights unless told: Gradescope (directly or through
 # otter) grades in an image of its own; nbgrader grades on the instructor's machine.
@@ -76,8 +60,10 @@ def main(
         raise ExportError(f"Expected a platform among {sorted(PLATFORMS)}. Received: platform={platform!r}")
     profile = profile or ctx.config.default_profile
     with_data = BUNDLES_DATA[platform] if with_data is None else with_data
+    module = importlib.import_module(PLATFORMS[platform])
     if not check:
-        return PLATFORMS[platform](ctx, Path(out), profile, with_data)
+        return module.export(ctx, Path(out), profile, with_data)
+    owned = [path.format(lab=ctx.config.course.lab) for path in module.OWNED]
     with tempfile.TemporaryDirectory(prefix=f"course-export-{platform}-") as fresh:
-        PLATFORMS[platform](ctx, Path(fresh), profile, with_data)
-        return folder_drift(Path(fresh), Path(out))
+        module.export(ctx, Path(fresh), profile, with_data)
+        return folder_drift(Path(fresh), Path(out), owned)

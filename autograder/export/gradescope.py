@@ -30,6 +30,7 @@ from autograder.export.bundle import write_bundle
 ZIP_NAME = "autograder.zip"
 TREE_NAME = "autograder"
 BUNDLE = "course"
+OWNED = (TREE_NAME, ZIP_NAME)
 
 RUN_AUTOGRADER = """\
 #!/usr/bin/env bash

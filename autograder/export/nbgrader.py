@@ -29,6 +29,7 @@ from autograder.export.notebooks import GENERATED, cell_id, new_notebook, write_
 from autograder.release.markers import BEGIN, END
 
 BUNDLE = "grader"
+OWNED = ("nbgrader_config.py", "source/{lab}", BUNDLE)
 SCHEMA_VERSION = 3
 
 CONFIG = '''\

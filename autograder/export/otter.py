@@ -32,6 +32,7 @@ from autograder.export.lab_notebook import LabCell, build_lab
 from autograder.export.notebooks import GENERATED, CheckInfo, cell_id, new_notebook, part_checks, write_notebook
 
 BUNDLE = "course"
+OWNED = ("student", "solution", "autograder", "autograder.zip")
 PLUGIN = "autograder.export.otter_plugin.OtterPartScores"
 IGNORE_TAG = "otter_ignore"
 INIT_SOURCE = '# Initialize Otter\nimport otter\ngrader = otter.Notebook("lab.ipynb")'
