@@ -42,6 +42,11 @@ def part_scores(result) -> dict[str, float]:
     return {part.part: round(part.score, 3) for part in result.parts}
 
 
+def same_scores(platform: dict[str, float], graded) -> bool:
+    """Per-part scores equal to `course grade`'s, up to the platforms' rounding (0.01 point)."""
+    return platform == pytest.approx(part_scores(graded), abs=0.01)
+
+
 @pytest.fixture(scope="session")
 def reference_submission(ctx, tmp_path_factory) -> Path:
     return modules_of(ctx.solutions_dir, ctx, tmp_path_factory.mktemp("reference") / "reference")

@@ -22,7 +22,7 @@ from autograder.context import CourseContext
 from autograder.export.bundle import source_files
 from autograder.export.gradescope import pinned_requirements
 from autograder.reports.gradescope import validate_results_json
-from tests.export.conftest import part_scores
+from tests.export.conftest import part_scores, same_scores
 
 
 @pytest.fixture(scope="module")
@@ -96,7 +96,7 @@ def test_check_reports_no_drift_then_a_changed_check(ctx, tmp_path, data_dir, we
     assert any("checks/test_scratch.py" in line and "differs" in line for line in drift), drift
 
 
-def test_with_data_bundles_the_data_and_points_course_yaml_at_it(ctx, tmp_path, weights_dir, cache_dir):
+def test_with_data_bundles_the_data_and_points_course_yaml_at_it(ctx, tmp_path, weights_dir, cache_dir, monkeypatch):
     data = tmp_path / "data"
     for split in ("cats_and_dogs_filtered/train/cats", "cats_and_dogs_filtered/validation/dogs", "cats_and_dogs_extra/cats"):
         (data / split).mkdir(parents=True)
@@ -109,8 +109,11 @@ def test_with_data_bundles_the_data_and_points_course_yaml_at_it(ctx, tmp_path, 
     assert (bundle / "data/cats_and_dogs_filtered/train/cats/1.jpg").is_file()
     assert (bundle / "data/cats_and_dogs_extra/cats/1.jpg").is_file()
     assert [p.name for p in (bundle / "weights").iterdir()] == [small.weights_file(small.profile("smoke")).name]
+    for name in ("COURSE_DATA_DIR", "COURSE_WEIGHTS_DIR"):
+        monkeypatch.delenv(name, raising=False)
     bundled = CourseContext.create(bundle / "course.yaml")
-    assert bundled.locations.data_dir == bundle / "data" or os.environ.get("COURSE_DATA_DIR")
+    assert bundled.locations.data_dir == bundle / "data"
+    assert bundled.locations.weights_dir == bundle / "weights"
 
 
 def test_nothing_to_grade_scores_zero_with_a_message(exported, tmp_path, grading_env):
@@ -138,7 +141,7 @@ def gradescope_reference(exported, reference_submission, tmp_path_factory, gradi
 @pytest.mark.slow
 def test_reference_scores_like_course_grade(gradescope_reference, graded_reference):
     assert validate_results_json(gradescope_reference) == []
-    assert gradescope_part_scores(gradescope_reference) == part_scores(graded_reference)
+    assert same_scores(gradescope_part_scores(gradescope_reference), graded_reference)
     assert gradescope_reference["score"] == pytest.approx(graded_reference.score, abs=1e-3)
 
 

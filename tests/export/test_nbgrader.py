@@ -19,7 +19,7 @@ import pytest
 
 from autograder import export
 from autograder.export.nbgrader_execute import NOT_GRADED_TAG
-from tests.export.conftest import part_scores
+from tests.export.conftest import part_scores, same_scores
 
 NBGRADER_MARKER = re.compile(r"^\s*### (BEGIN|END) SOLUTION")
 
@@ -82,6 +82,17 @@ def test_release_has_stubs_and_no_solution_or_hidden_test(course, ctx):
     assert not (course / "release" / ctx.config.course.lab / "grader").exists()
 
 
+def test_what_nbgrader_adds_is_not_drift_but_an_edit_is(course, ctx):
+    assert export.main(ctx, "nbgrader", course, "smoke", with_data=False, check=True) == []
+    source = course / "source" / ctx.config.course.lab / "lab.ipynb"
+    edited = course.parent / "edited"
+    shutil.copytree(course, edited)
+    notebook = edited / "source" / ctx.config.course.lab / "lab.ipynb"
+    notebook.write_text(source.read_text().replace("YOUR CODE", "OUR CODE", 1).replace("Hint:", "Tip:", 1))
+    drift = export.main(ctx, "nbgrader", edited, "smoke", with_data=False, check=True)
+    assert drift == [f"source/{ctx.config.course.lab}/lab.ipynb: differs from what the source generates now"]
+
+
 def solved_submission(course: Path, lab: str) -> nbformat.NotebookNode:
     """The release notebook with each solution cell's source put back from the source notebook."""
     source = nbformat.read(course / "source" / lab / "lab.ipynb", as_version=4)
@@ -121,9 +132,10 @@ def test_stub_scores_zero_like_course_grade(gradebook_scores, graded_stubs):
 
 @pytest.mark.slow
 def test_solved_scores_like_course_grade(gradebook_scores, graded_reference):
-    assert gradebook_scores["solved"] == part_scores(graded_reference)
+    assert same_scores(gradebook_scores["solved"], graded_reference)
 
 
 @pytest.mark.slow
 def test_solved_gets_full_marks(gradebook_scores, ctx):
-    assert gradebook_scores["solved"] == {p: float(s.points) for p, s in ctx.config.parts.items()}
+    full = {p: float(s.points) for p, s in ctx.config.parts.items()}
+    assert gradebook_scores["solved"] == pytest.approx(full, abs=0.01)
