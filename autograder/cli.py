@@ -174,7 +174,7 @@ def show_config(config: ConfigOpt = None) -> None:
 @app.command("export")
 def export_cmd(
     platform: Annotated[str, typer.Argument(help="gradescope, otter or nbgrader.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the export into.")] = Path("export"),
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Folder to write into (default: export/PLATFORM).")] = None,
     profile: ProfileOpt = None,
     data: Annotated[
         Optional[bool],
@@ -190,6 +190,7 @@ def export_cmd(
     from autograder import export as stage  # noqa: PLC0415
 
     ctx = _context(config, data_dir, weights_dir, cache_dir)
+    out = out or Path("export") / platform
     try:
         lines = stage.main(ctx, platform, out.resolve(), profile, with_data=data, check=check)
     except (stage.ExportError, FileNotFoundError) as exc:
