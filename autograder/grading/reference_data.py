@@ -14,6 +14,7 @@ import numpy as np
 from autograder.checks.callbacks import describe_callbacks
 from autograder.checks.tta import predictions_per_crop
 from autograder.grading.inputs import GradingInputs
+from autograder.probes.parts import nested_base
 from autograder.training.lab_modules import LabModules
 
 
@@ -92,7 +93,7 @@ class ReferenceData:
     # -- part 4 -------------------------------------------------------------------------------
     def _unfrozen(self, at: int):
         model = self._load("frozen_model.keras")
-        base = next(layer for layer in model.layers if isinstance(layer, keras.Model))
+        base = nested_base(model)
         self.lab.fine_tuning.unfreeze_top(base, at)
         return model, base
 

@@ -8,6 +8,8 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from autograder.notebook_submission import module_folder
+
 MAX_ZIP_BYTES = 50 * 1024 * 1024
 MAX_ZIP_FILES = 200
 
@@ -77,9 +79,10 @@ def discover(paths: list[Path], modules: tuple[str, ...], scratch: Path) -> list
         if path.is_file():
             if path.suffix.lower() != ".zip":
                 raise SubmissionError(f"Expected a folder or a .zip. Received: {path}")
-            found.append(Submission(path.stem, safe_extract(path, scratch / path.stem), path))
+            folder = safe_extract(path, scratch / path.stem)
+            found.append(Submission(path.stem, module_folder(folder, modules, scratch / ".notebooks" / path.stem), path))
         elif _is_submission_folder(path, modules):
-            found.append(Submission(path.name, path, path))
+            found.append(Submission(path.name, module_folder(path, modules, scratch / ".notebooks" / path.name), path))
         else:
             children = sorted(p for p in path.iterdir() if p.is_dir() or p.suffix.lower() == ".zip")
             batch = [c for c in children if c.suffix.lower() == ".zip" or _is_submission_folder(c, modules)]

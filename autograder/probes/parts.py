@@ -167,7 +167,7 @@ def transfer_compile(module: ModuleType, ctx: ProbeContext) -> dict:
 
 
 # -- part 4: fine-tuning ----------------------------------------------------------------------
-def _nested_base(model):
+def nested_base(model):
     import keras  # noqa: PLC0415
 
     nested = [layer for layer in model.layers if isinstance(layer, keras.Model) and not isinstance(layer, keras.Sequential)]
@@ -184,7 +184,7 @@ def fine_tuning_model(module: ModuleType, ctx: ProbeContext) -> dict:
     # The lab's model has trained (frozen) before it is fine-tuned: train it one step here too,
     # so a model that is not compiled again keeps its stale train function, as it would.
     model.fit(images[:4].astype("float32"), labels[:4].astype("float32"), batch_size=4, epochs=1, verbose=0)
-    module.unfreeze_top(_nested_base(model), ctx.settings["fine_tune_at"])
+    module.unfreeze_top(nested_base(model), ctx.settings["fine_tune_at"])
     model = _require_model(
         module.compile_for_fine_tuning(model, learning_rate=ctx.settings["fine_tune_lr"]), "compile_for_fine_tuning"
     )
@@ -202,7 +202,7 @@ def fine_tuning_compile(module: ModuleType, ctx: ProbeContext) -> dict:
 
 def unfreeze_elsewhere(module: ModuleType, ctx: ProbeContext) -> dict:
     """unfreeze_top at a second index, to see that the boundary follows the argument."""
-    base = _nested_base(ctx.model("frozen_model.keras"))
+    base = nested_base(ctx.model("frozen_model.keras"))
     at = ctx.settings["fine_tune_at_other"]
     module.unfreeze_top(base, at)
     flags = [{"name": layer.name, "class": type(layer).__name__, "trainable": bool(layer.trainable)} for layer in base.layers]

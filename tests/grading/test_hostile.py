@@ -213,7 +213,7 @@ def test_fork_bomb_is_contained(hostile):
     results, _ = hostile
     scratch = part(results["hostile_b"], "scratch")
     assert scratch.score == 0
-    assert scratch.sandbox.outcome == "ok"  # the process limit stopped the forks; the stubs then ran
+    assert scratch.sandbox.outcome in ("ok", "memory")  # stopped by the process limit, or by the watchdog
     leftover = subprocess.run(["pgrep", "-f", "autograder.probes.worker"], capture_output=True, text=True, check=False)
     assert leftover.stdout.strip() == "", "forked workers outlived their sandbox"
 
@@ -230,9 +230,8 @@ def test_forged_results_are_ignored(hostile):
 def test_patching_the_grader_or_always_equal_objects_earn_nothing(hostile):
     results, _ = hostile
     augmentation = part(results["hostile_c"], "augmentation")
-    by_name = {c.name: c for c in augmentation.checks}
-    crops = by_name["ten_crops: corners, centre and mirrors in order"]
-    tta = by_name["predict_with_tta averages the ten crops"]
+    [crops] = [c for c in augmentation.checks if c.name.startswith("ten_crops") or "ten crops geometry" in c.name]
+    [tta] = [c for c in augmentation.checks if "tta" in c.name.lower()]
     assert crops.score == 0 and tta.score == 0
     assert "cannot use" in crops.message or "Expected" in crops.message
 

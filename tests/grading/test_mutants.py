@@ -34,7 +34,7 @@ SCRATCH_ACC = ("scratch convnet: hidden-test accuracy", "scratch convnet with au
 
 MUTANTS = [
     Mutant("base_not_frozen", "feature_extraction.py", "    base.trainable = False\n    return base", "    return base",
-           ("load_base: the base is frozen", "build_transfer_model: only the head trains", "transfer model: the base does not move"),
+           ("load_base:", "build_transfer_model: only the head trains", "transfer model: the base does not move"),
            (FROZEN_ACC,), "trainable"),
     Mutant("not_recompiled_after_unfreezing", "fine_tuning.py",
            "    model.compile(\n        optimizer=keras.optimizers.RMSprop(learning_rate=learning_rate),\n        loss=keras.losses.BinaryCrossentropy(),\n        metrics=[\"accuracy\"],\n    )\n    return model",
@@ -58,7 +58,7 @@ MUTANTS = [
            "layers.RandomFlip(seed=layer_seed(0))", ("build_augmentation: horizontal flips only",), (), "vertical"),
     Mutant("augmentation_changes_images_at_inference", "augmentation.py", "            layers.RandomZoom(0.2, seed=layer_seed(2)),\n",
            "            layers.RandomZoom(0.2, seed=layer_seed(2)),\n            layers.Rescaling(1.0 / 255),\n",
-           ("build_augmentation is the identity at inference",), (), "identity"),
+           ("build_augmentation is the identity at inference",), (), "unchanged at training=False"),
     Mutant("dropout_missing", "scratch.py", "    if dropout > 0:\n        x = layers.Dropout(dropout)(x)\n", "",
            ("build_scratch_cnn: layers with augmentation and dropout",), SCRATCH_ACC, "Dropout"),
     Mutant("extra_dense_layer", "scratch.py", '    x = layers.Dense(512, activation="relu")(x)\n',
@@ -74,10 +74,11 @@ MUTANTS = [
            ("ten_crops: corners, centre and mirrors in order",), (), "crop"),
     Mutant("tta_without_mirrors", "augmentation.py", "return np.stack(five + mirrored)", "return np.stack(five + five)",
            ("ten_crops: corners, centre and mirrors in order", "predict_with_tta averages the ten crops"), (), "mirror"),
-    Mutant("features_in_training_mode", "feature_extraction.py",
-           "feature_maps = base.predict(inputs, batch_size=batch_size, verbose=0)",
-           "feature_maps = np.concatenate([base(inputs[i : i + batch_size], training=True) for i in range(0, len(inputs), batch_size)])",
-           ("test features match the reference",), (), "inference mode"),
+    # (Features taken with `training=True` are no mistake in Keras 3: a frozen BatchNormalization
+    # layer always runs in inference mode. Forgetting preprocess_input is the mistake students make.)
+    Mutant("features_without_preprocess_input", "feature_extraction.py",
+           "inputs = keras.applications.mobilenet_v2.preprocess_input(pixels)", "inputs = pixels",
+           ("test features match the reference",), (), "preprocess_input"),
 ]
 
 
