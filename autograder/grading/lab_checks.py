@@ -62,7 +62,7 @@ def _rescale(results: list[CheckResult], check: LabCheck) -> list[CheckResult]:
     total = sum(r.max_score for r in results) or 1.0
     factor = check.course_points / total
     return [
-        replace(r, points=round(check.course_points, 4), score=round(r.score * factor, 4), max_score=round(r.max_score * factor, 4), part=check.meta.part)
+        replace(r, points=check.course_points, score=r.score * factor, max_score=r.max_score * factor, part=check.meta.part)
         for r in results
     ]
 
@@ -76,7 +76,7 @@ def run_lab_check(check: LabCheck, data: SubmissionData) -> list[CheckResult]:
             failed(
                 check.meta.name,
                 f"Not checked: {exc}",
-                max_score=round(check.course_points, 4),
+                max_score=check.course_points,
                 part=check.meta.part,
                 visibility=check.meta.visibility,
             )
