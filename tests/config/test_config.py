@@ -93,12 +93,12 @@ def test_locations_flag_beats_env_beats_file(tmp_path, monkeypatch):
     config = load_config(REPO / "course.yaml")
     monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path / "from-env"))
     monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("COURSE_WEIGHTS_DIR", raising=False)
     from_env = resolve_locations(REPO / "course.yaml", config)
     assert from_env.data_dir == tmp_path / "from-env"
     from_flag = resolve_locations(REPO / "course.yaml", config, data_dir=tmp_path / "flag")
     assert from_flag.data_dir == tmp_path / "flag"
     assert from_flag.cache_dir == tmp_path / "cache"
-    monkeypatch.delenv("COURSE_WEIGHTS_DIR", raising=False)
     assert from_flag.weights_dir is None
 
 
