@@ -71,7 +71,7 @@ def test_graded():
 '''
 
 
-def test_file(
+def otter_test_file(
     part: str, number: int, title: str, points: float, functions: list[str], checks: list[CheckInfo], profile: str, public: bool
 ) -> str:
     """The otter test file of one part; `public` leaves the hidden case out (the students' copy)."""
@@ -119,7 +119,7 @@ def _write_tests(folder: Path, ctx: CourseContext, profile: str, public: bool) -
     checks = part_checks(ctx.solutions_dir / "checks", ctx.config)
     folder.mkdir(parents=True, exist_ok=True)
     for number, (part, spec) in enumerate(ctx.config.parts.items(), start=1):
-        text = test_file(part, number, spec.title, spec.points, spec.functions, checks[part], profile, public)
+        text = otter_test_file(part, number, spec.title, spec.points, spec.functions, checks[part], profile, public)
         (folder / f"{part}.py").write_text(text, encoding="utf-8")
 
 
