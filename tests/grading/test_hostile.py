@@ -233,7 +233,8 @@ def test_patching_the_grader_or_always_equal_objects_earn_nothing(hostile):
     [crops] = [c for c in augmentation.checks if c.name.startswith("ten_crops") or "ten crops geometry" in c.name]
     [tta] = [c for c in augmentation.checks if "tta" in c.name.lower()]
     assert crops.score == 0 and tta.score == 0
-    assert "cannot use" in crops.message or "Expected" in crops.message
+    # What comes back is not data the grader can use (the object cannot become an array).
+    assert crops.message.startswith("Not checked:") and tta.message.startswith("Not checked:")
 
 
 @pytest.mark.slow
