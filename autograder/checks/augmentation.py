@@ -83,12 +83,22 @@ class FlipStats:
 
 def measure_flips(augment: Augment, height: int, width: int, samples: int = SAMPLES) -> FlipStats:
     """Count the flips the block applies while training, with the ramp probe."""
-    outputs = _draw(augment, ramp_image(height, width), samples).mean(axis=-1)
+    probe = ramp_image(height, width)
+    outputs = _draw(augment, probe, samples).mean(axis=-1)
     top, left = height // 4, width // 4
-    centre = outputs[:, top : height - top, left : width - left].astype("float64")
-    slope_x = np.diff(centre, axis=2).mean(axis=(1, 2))
-    slope_y = np.diff(centre, axis=1).mean(axis=(1, 2))
-    floor_x, floor_y = 0.25 * 140.0 / width, 0.25 * 60.0 / height  # a quarter of the probe's slopes
+
+    def slopes(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        # Each image is rescaled to its own 0..1 range first, so a block that also changes the
+        # intensities (a Rescaling layer, say: a mistake of its own) still shows its flips.
+        centre = images[:, top : height - top, left : width - left].astype("float64")
+        low = centre.min(axis=(1, 2), keepdims=True)
+        span = np.maximum(centre.max(axis=(1, 2), keepdims=True) - low, 1e-9)
+        centre = (centre - low) / span
+        return np.diff(centre, axis=2).mean(axis=(1, 2)), np.diff(centre, axis=1).mean(axis=(1, 2))
+
+    slope_x, slope_y = slopes(outputs)
+    probe_x, probe_y = slopes(probe.mean(axis=-1)[None])
+    floor_x, floor_y = 0.25 * float(probe_x[0]), 0.25 * float(probe_y[0])  # a quarter of the probe's slopes
     unclear = int(np.sum((np.abs(slope_x) < floor_x) | (np.abs(slope_y) < floor_y)))
     return FlipStats(len(outputs), int(np.sum(slope_x <= -floor_x)), int(np.sum(slope_y <= -floor_y)), unclear)
 

@@ -58,7 +58,7 @@ MUTANTS = [
            "layers.RandomFlip(seed=layer_seed(0))", ("build_augmentation: horizontal flips only",), (), "vertical"),
     Mutant("augmentation_changes_images_at_inference", "augmentation.py", "            layers.RandomZoom(0.2, seed=layer_seed(2)),\n",
            "            layers.RandomZoom(0.2, seed=layer_seed(2)),\n            layers.Rescaling(1.0 / 255),\n",
-           ("build_augmentation is the identity at inference",), (), "unchanged at training=False"),
+           ("build_augmentation is the identity at inference", "build_augmentation inside a model"), (), "unchanged at training=False"),
     Mutant("dropout_missing", "scratch.py", "    if dropout > 0:\n        x = layers.Dropout(dropout)(x)\n", "",
            ("build_scratch_cnn: layers with augmentation and dropout",), SCRATCH_ACC, "Dropout"),
     Mutant("extra_dense_layer", "scratch.py", '    x = layers.Dense(512, activation="relu")(x)\n',
