@@ -9,7 +9,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from autograder.calibration.thresholds import Calibration, Threshold, accuracy_credit, derive_threshold
+from autograder.calibration.thresholds import Calibration, Threshold, derive_threshold
 from autograder.config import Profile
 from autograder.context import CourseContext
 from autograder.reports.tables import LABELS
@@ -20,7 +20,7 @@ from autograder.training.pipeline import RUN_NAMES, LabRunner
 GRADED_RUNS = tuple(name for name in RUN_NAMES if name != "fine_tuned_tta")
 from autograder.training.seeding import quiet_backend_logs
 
-__all__ = ["Calibration", "Threshold", "accuracy_credit", "calibration_path", "derive_threshold", "main", "profile_digest"]
+__all__ = ["Calibration", "Threshold", "calibration_path", "derive_threshold", "main", "profile_digest"]
 
 
 def profile_digest(profile: Profile) -> str:

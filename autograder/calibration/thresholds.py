@@ -78,12 +78,3 @@ def derive_threshold(accuracies: list[float], test_images: int) -> Threshold:
     threshold = round(max(threshold, 0.5), 4)
     floor = round(max(threshold - BAND, 0.5), 4)
     return Threshold(tuple(round(a, 4) for a in accuracies), round(mean, 4), round(std, 4), threshold, floor, test_images)
-
-
-def accuracy_credit(accuracy: float, threshold: Threshold) -> float:
-    """Fraction of the points: 1 at or above the threshold, linear down to the floor, 0 below."""
-    if accuracy >= threshold.threshold:
-        return 1.0
-    if accuracy <= threshold.floor or threshold.threshold <= threshold.floor:
-        return 0.0
-    return (accuracy - threshold.floor) / (threshold.threshold - threshold.floor)

@@ -8,7 +8,6 @@ last transform checks that no solution text leaked into anything generated befor
 from __future__ import annotations
 
 import difflib
-import hashlib
 import os
 import shutil
 import tempfile
@@ -176,11 +175,3 @@ def write_release(files: dict[str, str], folder: Path) -> None:
         shutil.rmtree(backup, ignore_errors=True)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-
-
-def release_digest(files: dict[str, str]) -> str:
-    """One hash of the whole release, for manifests and caches."""
-    digest = hashlib.sha256()
-    for name, text in sorted(files.items()):
-        digest.update(name.encode() + b"\0" + text.encode() + b"\0")
-    return digest.hexdigest()
