@@ -138,6 +138,12 @@ def run_batch(paths: list[Path], options: BatchOptions, console: Console | None 
                     write_gradebook(list(results.values()), options.out / "gradebook.csv")
                     progress.advance(task)
             else:
+                # Build the cached inputs here, once, before the jobs start and need them.
+                from autograder.grading.inputs import prepare_inputs  # noqa: PLC0415
+
+                progress.update(task, description="Preparing the grader's inputs")
+                prepare_inputs(ctx, options.profile)
+                progress.update(task, description="Grading")
                 context = multiprocessing.get_context("spawn")
                 with futures.ProcessPoolExecutor(options.jobs, context, _init_job, (options,)) as pool:
                     pending = {pool.submit(_grade_one, options, s, k): s for s, k in todo}

@@ -13,10 +13,17 @@ import hashlib
 import json
 import os
 import shutil
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover  (Windows: no locking; the grader's sandbox needs Linux anyway)
+    fcntl = None
 
 from autograder.bases import populate_keras_home
 from autograder.config import Profile
@@ -169,6 +176,45 @@ def _build(ctx: CourseContext, profile: Profile, lab: LabModules, root: Path, we
     _split_by_part(worker)
 
 
+@contextmanager
+def _exclusive(lock_path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on `lock_path` (a no-op where the OS has no `fcntl`)."""
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "a", encoding="utf-8") as handle:
+        if fcntl is not None:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            if fcntl is not None:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def build_once(root: Path, build: Callable[[Path], None], marker: dict) -> bool:
+    """Build the cache folder `root` with `build(staging)` unless it is complete; True if built here.
+
+    Processes that need the same folder at once (the jobs of `course grade --jobs N`, two
+    batches) take turns on a lock: the first builds, the others wait and reuse its folder. A
+    complete folder is never deleted, since another process may be reading it.
+    """
+    complete = root / "complete.json"
+    if complete.is_file():
+        return False
+    with _exclusive(root.with_name(root.name + ".lock")):
+        if complete.is_file():
+            return False
+        staging = root.with_name(root.name + f".tmp{os.getpid()}")
+        shutil.rmtree(staging, ignore_errors=True)
+        try:
+            build(staging)
+            (staging / "complete.json").write_text(json.dumps(marker))
+            shutil.rmtree(root, ignore_errors=True)  # an incomplete leftover of a killed run
+            os.replace(staging, root)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    return True
+
+
 def prepare_inputs(ctx: CourseContext, profile_name: str, console=None) -> GradingInputs:
     """Build (or reuse from the cache) the grading inputs of a profile."""
     profile = ctx.profile(profile_name)
@@ -179,14 +225,12 @@ def prepare_inputs(ctx: CourseContext, profile_name: str, console=None) -> Gradi
     except DataNotFoundError:
         variant = "-public"
     root = ctx.locations.cache_dir / "grading" / f"{profile_name}-{_digest(ctx, profile)}{variant}"
-    if not (root / "complete.json").is_file():
-        staging = root.with_name(root.name + f".tmp{os.getpid()}")
-        shutil.rmtree(staging, ignore_errors=True)
+
+    def build(staging: Path) -> None:
         lab = load_lab_modules(ctx.solutions_dir, prefix="grading_reference")
         if console is not None:
             console.print(f"Preparing the grader's inputs for profile {profile_name!r} (once; cached in {root})")
         _build(ctx, profile, lab, staging, weights_file)
-        (staging / "complete.json").write_text(json.dumps({"profile": profile_name}))
-        shutil.rmtree(root, ignore_errors=True)
-        os.replace(staging, root)
+
+    build_once(root, build, {"profile": profile_name})
     return GradingInputs(root, profile_name, profile, settings_for(profile, weights_file))
