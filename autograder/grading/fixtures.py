@@ -18,6 +18,7 @@ from autograder.grading.result import TrainingCurve
 from autograder.grading.worker_run import PartRun
 from autograder.probes.training_probe import load_probe
 from autograder.sandbox import UntrustedArtifactError, load_keras_model, read_json, read_npz
+from autograder.training.seeding import seed_everything
 
 MAX_ARRAYS = 4096
 
@@ -81,6 +82,25 @@ TRAINED = {
 }
 
 
+def needed_probes(checks) -> dict[str, tuple[str, ...]]:
+    """part -> the probes whose artifacts `checks` ask for (directly or to train), in run order."""
+    from autograder.probes.parts import PROBES  # noqa: PLC0415
+
+    wanted: set[str] = set()
+
+    def add(name: str) -> None:
+        if name in ARTIFACTS:
+            wanted.add(ARTIFACTS[name][1])
+        elif name in TRAINED:
+            for need in TRAINED[name][1]:
+                add(need)
+
+    for check in checks:
+        for name in check.parameters:
+            add(name)
+    return {part: tuple(p.__name__ for p in probes if p.__name__ in wanted) for part, probes in PROBES.items()}
+
+
 class SubmissionData:
     """Resolves fixture names for one submission, caching each value (or its failure)."""
 
@@ -117,6 +137,9 @@ class SubmissionData:
             if error is not None:
                 raise MissingData(_short(error))
             try:
+                # Layers built without a seed (Dropout, random augmentation) draw one when the model
+                # is loaded: seed first, so a model trains the same however many ran before it.
+                seed_everything(self.trainer.profile.seed)
                 return loader(run.out)
             except (UntrustedArtifactError, KeyError, ValueError, OSError, TypeError) as exc:
                 raise MissingData(f"`{probe}` returned something the grader cannot use: {exc}") from None
