@@ -238,12 +238,13 @@ def main() -> None:
     """Entry point: turn expected errors into one clear line and exit code 2."""
     from autograder.bases import WeightsNotFoundError  # noqa: PLC0415
     from autograder.data import DataNotFoundError  # noqa: PLC0415
+    from autograder.grading.public import SnapshotError  # noqa: PLC0415
     from autograder.grading.submissions import SubmissionError  # noqa: PLC0415
     from autograder.release import ReleaseError  # noqa: PLC0415
 
     try:
         app()
-    except (ConfigError, DataNotFoundError, WeightsNotFoundError, ReleaseError, SubmissionError, KeyError) as exc:
+    except (ConfigError, DataNotFoundError, WeightsNotFoundError, ReleaseError, SubmissionError, SnapshotError, KeyError) as exc:
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
         err.print(f"error: {message}", style="red", markup=False, highlight=False, soft_wrap=True)
         sys.exit(2)

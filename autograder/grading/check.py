@@ -1,6 +1,8 @@
 """`course check`: a student's own run of the public checks on their working copy (smoke profile).
 
-Same engine as `course grade`, with the release's public checks only. Where no strong sandbox
+Same engine as `course grade`, with the release's public checks only, on inputs made by grader
+code and against the release's reference snapshot: it needs neither `solutions/` nor the hidden
+split nor the dataset, only the pretrained weights. Where no strong sandbox
 exists (a laptop without bubblewrap), the code runs in a plain subprocess with limits, and the
 report says so.
 """
@@ -23,7 +25,7 @@ def main(ctx: CourseContext, folder: Path, profile: str = "smoke", console: Cons
     checks = ctx.release_dir / "checks"
     if not checks.is_dir():
         raise FileNotFoundError(f"Expected the public checks in {checks}. Received: no such folder (run `course release`)")
-    grader = Grader(ctx, profile, checks, console=None)
+    grader = Grader(ctx, profile, checks, console=None, public=True)
     with console.status(f"Running the public checks on {folder} (profile {profile!r})"):
         result = grader.grade(Path(folder))
     table = Table(title=f"Public checks of {folder}")

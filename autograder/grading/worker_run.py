@@ -62,9 +62,13 @@ def run_part(
     hidden: list[Path],
     limits: Limits,
     isolation_level: str | None = None,
+    probes: tuple[str, ...] | None = None,
+    inputs_dir: Path | None = None,
 ) -> PartRun:
     """Copy the submission's Python files into a private folder, run the part's probes there.
 
+    `probes` names the part's probes to run (None: all of them); `inputs_dir` replaces the part's
+    shared inputs folder (e.g. features of the student's own base).
     Never raises for anything the submission does: a crash, timeout or memory blow-up comes
     back as the `SandboxSummary` of a `PartRun` with whatever probes had finished.
     """
@@ -77,7 +81,10 @@ def run_part(
     out = run_dir / "out"
     out.mkdir()
     module = code / module_name
-    request = ProbeRequest(part, str(module), str(inputs.worker_for(part)), str(out), inputs.settings)
+    readable_inputs = Path(inputs_dir) if inputs_dir is not None else inputs.worker_for(part)
+    request = ProbeRequest(
+        part, str(module), str(readable_inputs), str(out), inputs.settings, None if probes is None else list(probes)
+    )
     request_dir = run_dir / "request"
     request_dir.mkdir()
     request.write(request_dir / REQUEST)
@@ -89,7 +96,7 @@ def run_part(
     result = run_sandboxed(
         PythonEntry(module="autograder.probes.worker", args=(str(request_dir / REQUEST),)),
         workdir=code,
-        readable=[PACKAGE_DIR, request_dir, inputs.worker_for(part), inputs.keras_home, weights],
+        readable=[PACKAGE_DIR, request_dir, readable_inputs, inputs.keras_home, weights],
         writable_out=out,
         hidden=hidden,
         limits=limits,

@@ -23,6 +23,7 @@ class ProbeRequest:
         inputs: a folder of grader-made inputs (arrays, models, weights) the worker may read.
         out: the folder where the worker writes its artifacts and report.
         settings: profile values the probes need (sizes, alpha, dropout, learning rates...).
+        probes: the names of the part's probes to run, in the part's order (None: all).
     """
 
     part: str
@@ -30,6 +31,7 @@ class ProbeRequest:
     inputs: str
     out: str
     settings: dict = field(default_factory=dict)
+    probes: list[str] | None = None
 
     def write(self, path: Path) -> None:
         Path(path).write_text(json.dumps(asdict(self), indent=2), encoding="utf-8")

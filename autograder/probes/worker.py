@@ -42,7 +42,7 @@ def run(request: ProbeRequest) -> list[ProbeOutcome]:
 
     out = Path(request.out)
     out.mkdir(parents=True, exist_ok=True)
-    probes = PROBES[request.part]
+    probes = [p for p in PROBES[request.part] if request.probes is None or p.__name__ in request.probes]
     outcomes: list[ProbeOutcome] = []
     _write(out, outcomes, "import")
     sys.path.insert(0, str(Path(request.module).parent))  # the submission may import its own files

@@ -8,6 +8,8 @@ last transform checks that no solution text leaked into anything generated befor
 from __future__ import annotations
 
 import difflib
+import functools
+import hashlib
 import os
 import shutil
 import tempfile
@@ -88,6 +90,35 @@ def public_check_files(state: ReleaseState) -> None:
             state.files[f"{CHECKS_DIR}/{path.name}"] = GENERATED_HEADER + kept
 
 
+@functools.lru_cache(maxsize=4)
+def _snapshot(solutions: str, digest: str, config_json: str) -> str:
+    from autograder.grading.public import snapshot_text  # noqa: PLC0415  (imports Keras)
+    from autograder.training.lab_modules import load_lab_modules  # noqa: PLC0415
+
+    lab = load_lab_modules(Path(solutions), prefix=f"release_reference_{digest}")
+    return snapshot_text(lab, CourseConfig.model_validate_json(config_json))
+
+
+def reference_snapshot(state: ReleaseState) -> None:
+    """`checks/reference.json`: what the public checks expect, derived from the reference.
+
+    Numbers and layer descriptions only (parameter counts, trainable splits, crop positions),
+    so that `course check` runs on a machine without `solutions/`.
+    """
+    from autograder.grading.public import SNAPSHOT, SnapshotError  # noqa: PLC0415
+
+    if not any(name.startswith(f"{CHECKS_DIR}/") for name in state.files):
+        return
+    digest = hashlib.sha256(
+        b"".join(state.solutions.joinpath(state.config.parts[p].module).read_bytes() for p in PART_NAMES)
+    ).hexdigest()[:16]
+    try:
+        text = _snapshot(str(state.solutions.resolve()), digest, state.config.model_dump_json())
+    except SnapshotError as exc:
+        raise ReleaseError(f"Cannot derive {CHECKS_DIR}/{SNAPSHOT} from {state.solutions}: {exc}") from None
+    state.files[f"{CHECKS_DIR}/{SNAPSHOT}"] = text
+
+
 def _code_lines(name: str, text: str) -> set[str]:
     if name.endswith(".ipynb"):
         text = "\n".join(cell.source for cell in nbformat.reads(text, as_version=4).cells)
@@ -114,7 +145,12 @@ TRANSFORMS = (
     Transform("stub_modules", stub_modules),
     Transform("student_notebook", student_notebook),
     Transform("public_check_files", public_check_files),
-    Transform("no_solution_leaks", no_solution_leaks, needs=("stub_modules", "student_notebook", "public_check_files")),
+    Transform("reference_snapshot", reference_snapshot, needs=("public_check_files",)),
+    Transform(
+        "no_solution_leaks",
+        no_solution_leaks,
+        needs=("stub_modules", "student_notebook", "public_check_files", "reference_snapshot"),
+    ),
 )
 
 

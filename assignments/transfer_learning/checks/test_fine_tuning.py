@@ -4,7 +4,7 @@
 from autograder.checks import check
 from autograder.checks.accuracy import score_accuracy
 from autograder.checks.callbacks import check_early_stopping
-from autograder.checks.compile_settings import check_loss, check_metrics, check_optimizer, check_recompiled
+from autograder.checks.compile_settings import check_compile_settings, check_recompiled
 from autograder.checks.trainability import check_trainability_flags
 from autograder.checks.training_probe import check_frozen_by_behaviour
 
@@ -17,25 +17,18 @@ def _flag_differences(received, expected):
     ]
 
 
-@check(part="fine_tuning", points=4, visibility="visible")
+@check(part="fine_tuning", points=4, visibility="visible", name="unfreeze_top: trainable layers of the base")
 def test_unfreeze_top_trainable_layers(fine_tune_model, reference):
-    return check_trainability_flags(fine_tune_model, reference.fine_tune_model, name="unfreeze_top: trainable layers of the base")
+    return check_trainability_flags(fine_tune_model, reference.fine_tune_model)
 
 
-@check(part="fine_tuning", points=3, visibility="visible")
+@check(part="fine_tuning", points=3, visibility="visible", name="compile_for_fine_tuning: compile settings")
 def test_fine_tuning_compile_settings(fine_tuning_compile, settings):
-    return [
-        check_loss(fine_tuning_compile, "BinaryCrossentropy", from_logits=False, name="compile_for_fine_tuning: loss"),
-        check_optimizer(fine_tuning_compile, "RMSprop", settings["fine_tune_lr"], name="compile_for_fine_tuning: optimizer and low learning rate"),
-        check_metrics(fine_tuning_compile, ("accuracy",), name="compile_for_fine_tuning: metrics"),
-    ]
+    return check_compile_settings(fine_tuning_compile, optimizer="RMSprop", learning_rate=settings["fine_tune_lr"])
 
 
-@check(part="fine_tuning", points=3, visibility="visible")
+@check(part="fine_tuning", points=3, visibility="visible", name="fine_tuning_callbacks: EarlyStopping on val_loss restoring the best weights")
 def test_early_stopping_on_validation_loss(callbacks, settings):
-    return check_early_stopping(
-        callbacks, monitor="val_loss", patience=settings["patience"], restore_best_weights=True,
-        name="fine_tuning_callbacks: EarlyStopping on val_loss restoring the best weights",
-    )
+    return check_early_stopping(callbacks, monitor="val_loss", patience=settings["patience"], restore_best_weights=True)
 
 

@@ -1,0 +1,108 @@
+"""`course check` on a student's machine: the release and the weights only (no solutions, no data).
+
+The public checks compare against `checks/reference.json`, a snapshot that `course release`
+derives from the reference on inputs made by grader code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from autograder.checks.tta import check_ten_crops
+from autograder.grading.public import (
+    SNAPSHOT,
+    SnapshotError,
+    SnapshotReference,
+    coordinate_images,
+    crop_boxes,
+    cut_crops,
+    prepare_public_inputs,
+)
+
+
+def test_crop_positions_rebuild_the_reference_crops(reference_lab):
+    images = coordinate_images(2, 112)
+    crops = reference_lab.augmentation.ten_crops(images.copy(), 96)
+    boxes = crop_boxes(crops, 96)
+    assert np.array_equal(cut_crops(images, boxes), crops)
+    assert [b["mirrored"] for b in boxes] == [False] * 5 + [True] * 5
+    assert (boxes[0]["top"], boxes[0]["left"]) == (0, 0) and (boxes[4]["top"], boxes[4]["left"]) == (8, 8)
+
+
+def test_snapshot_crops_catch_a_wrong_order(reference_lab):
+    images = coordinate_images(2, 112)
+    crops = reference_lab.augmentation.ten_crops(images.copy(), 96)
+    swapped = crops[[0, 2, 1, 3, 4, 5, 6, 7, 8, 9]]
+    result = check_ten_crops(swapped, cut_crops(images, crop_boxes(crops, 96)))
+    assert not result.ok and "top-right" in result.message and "bottom-left" in result.message
+
+
+@pytest.fixture(scope="module")
+def public_inputs(ctx):
+    return prepare_public_inputs(ctx, "smoke")
+
+
+def test_public_inputs_hold_no_real_images_or_labels(public_inputs):
+    with np.load(public_inputs.worker / "tta.npz") as data:
+        assert np.array_equal(data["images"], coordinate_images(2, 112))
+    with np.load(public_inputs.hidden / "labels.npz") as data:
+        assert data["test"].size == 0
+
+
+def test_snapshot_serves_the_public_checks(ctx, public_inputs):
+    reference = SnapshotReference.read(ctx.release_dir / "checks" / SNAPSHOT, "smoke", public_inputs)
+    assert reference.scratch_150.total == 3_453_121
+    assert reference.base.trainable == 0 and reference.base.total > 0
+    head = [row for row in reference.transfer_model if row.trainable_params and not row.container]
+    assert [row.kind for row in head] == ["Dense"]
+    assert reference.ten_crops.shape == (10, 2, 96, 96, 3)
+    from autograder.checks.result import CheckFailure
+
+    with pytest.raises(CheckFailure, match="tta_per_crop"):
+        reference.tta_per_crop  # noqa: B018  (a hidden check's data is not in the snapshot)
+
+
+def test_snapshot_made_for_other_settings_is_refused_by_name(ctx, public_inputs, tmp_path):
+    document = json.loads((ctx.release_dir / "checks" / SNAPSHOT).read_text())
+    document["profiles"]["smoke"]["settings"]["fine_tune_at"] = 7
+    edited = tmp_path / SNAPSHOT
+    edited.write_text(json.dumps(document))
+    with pytest.raises(SnapshotError, match=r"fine_tune_at: snapshot 7, course.yaml 100.*course release"):
+        SnapshotReference.read(edited, "smoke", public_inputs)
+    with pytest.raises(SnapshotError, match=r"profile 'nope'.*Received: profiles"):
+        SnapshotReference.read(ctx.release_dir / "checks" / SNAPSHOT, "nope", public_inputs)
+    with pytest.raises(SnapshotError, match="no such file"):
+        SnapshotReference.read(tmp_path / "missing.json", "smoke", public_inputs)
+
+
+@pytest.mark.slow
+def test_course_check_needs_only_the_release_and_the_weights(ctx, tmp_path):
+    """A student laptop: course.yaml and the release, no solutions/, an empty data folder."""
+    student = tmp_path / "student"
+    shutil.copytree(ctx.release_dir, student / ctx.config.paths.release)
+    shutil.copy(ctx.config_path, student / "course.yaml")
+    work = tmp_path / "work"
+    work.mkdir()
+    for part in ctx.config.parts.values():
+        shutil.copy(ctx.solutions_dir / part.module, work / part.module)  # a student who got everything right
+    empty = tmp_path / "no-data"
+    empty.mkdir()
+    assert not (student / ctx.config.paths.solutions).exists()
+    run = subprocess.run(
+        [sys.executable, "-m", "autograder.cli", "check", str(work), "--data-dir", str(empty),
+         "--weights-dir", str(ctx.locations.weights_dir), "--cache-dir", str(tmp_path / "cache")],
+        cwd=student, capture_output=True, text=True, timeout=600, check=False,
+        env={**os.environ, "COLUMNS": "200", "COURSE_CONFIG": "", "COURSE_DATA_DIR": ""},
+    )
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert "on the public checks" in run.stdout
+    score = run.stdout.split(" on the public checks")[0].splitlines()[-1]
+    got, total = (float(x) for x in score.split(" / "))
+    assert got == total > 0
