@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import shutil
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,15 +16,21 @@ import numpy as np
 from autograder.checks.result import CheckFailure
 from autograder.config import PART_NAMES
 from autograder.context import CourseContext
-from autograder.grading.fixtures import SubmissionData
+from autograder.grading.base_features import base_difference, features_of, write_linear_inputs
+from autograder.grading.fixtures import SubmissionData, needed_probes
 from autograder.grading.inputs import GradingInputs, prepare_inputs
 from autograder.grading.lab_checks import LabCheck, collect_checks, run_lab_check
+from autograder.grading.public import SNAPSHOT, SnapshotReference, prepare_public_inputs
 from autograder.grading.reference_data import ReferenceData
 from autograder.grading.result import PartResult, SubmissionResult
 from autograder.grading.training import SubmissionTrainer
 from autograder.grading.worker_run import PartRun, default_limits, run_part
-from autograder.sandbox import Limits
+from autograder.sandbox import Limits, UntrustedArtifactError, load_keras_model
 from autograder.training.lab_modules import load_lab_modules
+
+
+# Part workers run at once per submission: two on a 2-core machine, at most four.
+PARALLEL_PARTS = max(1, min(4, os.cpu_count() or 1))
 
 
 def content_hash(folder: Path, modules: list[str]) -> str:
@@ -59,18 +68,25 @@ class Grader:
     isolation_level: str | None = None
     console: object | None = None
     limits: Limits | None = None  # default: the profile's worker_seconds and worker_memory_gb
+    public: bool = False  # `course check`: grader-made inputs and the release's reference snapshot
     inputs: GradingInputs = field(init=False)
-    reference: ReferenceData = field(init=False)
+    reference: ReferenceData | SnapshotReference = field(init=False)
     checks: list[LabCheck] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.inputs = prepare_inputs(self.ctx, self.profile_name, console=self.console)
-        lab = load_lab_modules(self.ctx.solutions_dir, prefix="grader_reference")
-        self.reference = ReferenceData(lab, self.inputs)
         self.checks = collect_checks(self.checks_dir, self.ctx.config)
+        self.probes = needed_probes(self.checks)
+        if self.public:
+            self.inputs = prepare_public_inputs(self.ctx, self.profile_name, console=self.console)
+            self.reference = SnapshotReference.read(self.checks_dir / SNAPSHOT, self.profile_name, self.inputs)
+            self.thresholds = Thresholds(self.profile_name, {}, "the public checks use no thresholds")
+        else:
+            self.inputs = prepare_inputs(self.ctx, self.profile_name, console=self.console)
+            lab = load_lab_modules(self.ctx.solutions_dir, prefix="grader_reference")
+            self.reference = ReferenceData(lab, self.inputs)
+            self.thresholds = self._thresholds()
         with np.load(self.inputs.hidden / "labels.npz", allow_pickle=False) as labels:
             self.hidden_labels = labels["test"]
-        self.thresholds = self._thresholds()
 
     def _thresholds(self) -> Thresholds:
         from autograder.calibration import Calibration, calibration_path, profile_digest  # noqa: PLC0415
@@ -104,15 +120,26 @@ class Grader:
         config, profile = self.ctx.config, self.inputs.profile
         modules = [config.parts[p].module for p in PART_NAMES]
         limits = self.limits or default_limits(profile.worker_seconds, profile.worker_memory_gb)
-        runs: dict[str, PartRun] = {}
         with tempfile.TemporaryDirectory(prefix="course-grade-") as work:
-            for part in parts:
+            hidden = self.hidden_paths()
+
+            def sandboxed(part: str) -> PartRun:
                 if self.console is not None:
                     self.console.log(f"{Path(submission).name}: running {part} in the sandbox")
-                runs[part] = run_part(
+                return run_part(
                     part, Path(submission), config.parts[part].module, self.inputs, Path(work),
-                    self.hidden_paths(), limits, self.isolation_level,
+                    hidden, limits, self.isolation_level, probes=self.probes.get(part, ()),
                 )
+
+            # Parts are independent sandboxed processes: run a few at once (most of a worker's
+            # time is starting Python and importing Keras).
+            with ThreadPoolExecutor(max(1, min(PARALLEL_PARTS, len(parts)))) as pool:
+                runs = dict(zip(parts, pool.map(sandboxed, parts)))
+            notes = [f"Thresholds of profile {self.profile_name!r}: {self.thresholds.problem}."] if self.thresholds.problem else []
+            if "feature_extraction" in runs and "linear_classifier" in self.probes.get("feature_extraction", ()) and not self.public:
+                note = self._own_base_features(runs["feature_extraction"], Path(submission), Path(work), limits)
+                if note:
+                    notes.append(note)
             shared = {"reference": self.reference, "settings": self.inputs.settings, "thresholds": self.thresholds}
             trainer = SubmissionTrainer(profile, self.ctx.split_loader(profile), self.hidden_labels)
             data = SubmissionData(runs, shared, trainer)
@@ -133,5 +160,49 @@ class Grader:
             parts=results,
             curves=data.curves,
             execution_time=time.perf_counter() - start,
-            notes=[f"Thresholds of profile {self.profile_name!r}: {self.thresholds.problem}."] if self.thresholds.problem else [],
+            notes=notes,
+        )
+
+    def _own_base_features(self, run: PartRun, submission: Path, work: Path, limits: Limits) -> str | None:
+        """Fit the linear classifier again on the student's own base when it is not the reference's.
+
+        Returns a note for the student, or None when the shared reference features were right
+        (the same base) or when no base was built (the load_base checks say why).
+        """
+        if run.error_for("base_model") is not None:
+            return None
+        try:
+            student = load_keras_model(run.out, "base.keras")
+        except UntrustedArtifactError:
+            return None
+        difference = base_difference(student, self.reference.base)
+        if difference is None:
+            return None
+        profile = self.inputs.profile
+        try:
+            arrays = features_of(
+                student, self.reference.lab.feature_extraction.extract_features, self.ctx.split_loader(profile),
+                profile.base.image_size,
+            )
+        except Exception as exc:  # noqa: BLE001  (a base the grader cannot run earns no linear accuracy)
+            run.outcomes["linear_classifier"] = {
+                "name": "linear_classifier", "ok": False,
+                "error": f"The grader could not extract features with the base from load_base ({difference}): {type(exc).__name__}: {exc}",
+            }
+            return f"load_base returned a base other than the reference's ({difference}) that the grader could not run."
+        folder = write_linear_inputs(work / "linear-own-base", arrays)
+        module = self.ctx.config.parts["feature_extraction"].module
+        again = run_part(
+            "feature_extraction", submission, module, self.inputs, work, self.hidden_paths(), limits,
+            self.isolation_level, probes=("linear_classifier",), inputs_dir=folder,
+        )
+        outcome = again.outcomes.get("linear_classifier")
+        if outcome is not None and outcome.get("ok"):
+            shutil.copyfile(again.out / "linear.npz", run.out / "linear.npz")
+            run.outcomes["linear_classifier"] = outcome
+        else:
+            run.outcomes["linear_classifier"] = {"name": "linear_classifier", "ok": False, "error": again.error_for("linear_classifier")}
+        return (
+            f"load_base returned a base other than the reference's ({difference}), so fit_linear_classifier was "
+            "fitted and scored on that base's features (extracted by the grader with the reference's preprocessing and pooling)."
         )
