@@ -207,6 +207,27 @@ def check_metrics(
     return passed(name, f"metrics {got}")
 
 
+def check_compile_settings(
+    compiled: keras.Model | Mapping[str, Any],
+    *,
+    optimizer: str,
+    learning_rate: float,
+    loss: str = "BinaryCrossentropy",
+    from_logits: bool = False,
+    metrics: Sequence[str] = ("accuracy",),
+) -> list[CheckResult]:
+    """The lab's compile settings at once: the loss, the optimizer with its rate, the metrics.
+
+    Returns three results named "loss", "optimizer and learning rate" and "metrics" (a check
+    reports them under its own name, e.g. "compile_scratch_cnn: compile settings (loss)").
+    """
+    return [
+        check_loss(compiled, loss, from_logits, name="loss"),
+        check_optimizer(compiled, optimizer, learning_rate, name="optimizer and learning rate"),
+        check_metrics(compiled, metrics, name="metrics"),
+    ]
+
+
 def check_recompiled(
     compiled: keras.Model | Mapping[str, Any],
     *,

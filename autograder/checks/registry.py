@@ -48,7 +48,9 @@ def check(*, part: str, points: float, visibility: str = "hidden", name: str | N
         points: what the check is worth; >= 0.
         visibility: "hidden" (default), "visible", "after_due_date" or "after_published".
             Only "visible" checks reach the student release.
-        name: the name students read; defaults to the function name with spaces.
+        name: the name students read, whatever happens to the check (passed, failed, not
+            run); defaults to the function name with spaces. A check returning several
+            results reports each as "name (the result's own name)".
 
     Returns:
         A decorator that returns the same function with its metadata attached.
@@ -86,9 +88,21 @@ def _as_results(value: Any, meta: CheckMeta) -> list[CheckResult]:
     )
 
 
+def result_name(meta: CheckMeta, result: CheckResult, several: bool) -> str:
+    """The name a result is reported under: always the check's name, so it is stable.
+
+    A check that ran, failed or could not run at all is reported under `meta.name`; when it
+    returns several results, each one adds its own name in parentheses.
+    """
+    if not several or not result.name or result.name == meta.name:
+        return meta.name
+    return f"{meta.name} ({result.name})"
+
+
 def _scaled(results: list[CheckResult], meta: CheckMeta) -> list[CheckResult]:
     """Spread the declared points over the results, in proportion to their max_score."""
     weight = sum(result.max_score for result in results)
+    several = len(results) > 1
     out = []
     for result in results:
         share = meta.points / len(results) if weight == 0 else meta.points * result.max_score / weight
@@ -100,7 +114,7 @@ def _scaled(results: list[CheckResult], meta: CheckMeta) -> list[CheckResult]:
                 max_score=share,
                 visibility=meta.visibility,
                 part=meta.part,
-                name=result.name or meta.name,
+                name=result_name(meta, result, several),
             )
         )
     return out

@@ -4,6 +4,7 @@ import keras
 import pytest
 
 from autograder.checks.compile_settings import (
+    check_compile_settings,
     check_loss,
     check_metrics,
     check_optimizer,
@@ -55,6 +56,15 @@ def test_wrong_settings_fail_with_expected_and_received():
     )
     assert check_optimizer(model, "Adam", 1e-4).message.endswith("optimizer=Adam, learning_rate=0.001")
     assert check_metrics(model).message == "Expected metrics ['accuracy']. Received: metrics=['AUC']"
+
+
+def test_compile_settings_check_all_three_at_once():
+    model = small_model()
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=1e-3), loss="binary_crossentropy", metrics=["accuracy"])
+    results = check_compile_settings(model, optimizer="RMSprop", learning_rate=1e-3)
+    assert [(r.name, r.ok) for r in results] == [("loss", True), ("optimizer and learning rate", False), ("metrics", True)]
+    assert "Received: optimizer=Adam" in results[1].message
+    assert all(r.ok for r in check_compile_settings(model, optimizer="Adam", learning_rate=1e-3))
 
 
 def test_extra_metrics_allowed_unless_forbidden():

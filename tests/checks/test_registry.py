@@ -99,3 +99,45 @@ def secret_one(model):
 """
     kept = public_checks(source)
     assert "public_one" in kept and "secret_one" not in kept
+
+
+def test_a_check_keeps_its_name_whether_it_passes_fails_or_crashes():
+    @check(part="scratch", points=2, name="build_scratch_cnn: exact counts")
+    def counts(outcome):
+        if outcome == "crash":
+            return 1 / 0
+        if outcome == "fail":
+            raise AssertionError("Expected 3,453,121. Received: 12")
+        return passed("parameter counts (the library's own name)")
+
+    names = {outcome: [r.name for r in run_check(counts, outcome)] for outcome in ("pass", "fail", "crash")}
+    assert names == {outcome: ["build_scratch_cnn: exact counts"] for outcome in names}
+
+
+def test_several_results_are_named_after_their_check():
+    @check(part="scratch", points=3, name="compile_scratch_cnn: compile settings")
+    def settings():
+        return [passed("loss"), failed("optimizer and learning rate", "no"), passed("metrics")]
+
+    assert [r.name for r in run_check(settings)] == [
+        "compile_scratch_cnn: compile settings (loss)",
+        "compile_scratch_cnn: compile settings (optimizer and learning rate)",
+        "compile_scratch_cnn: compile settings (metrics)",
+    ]
+
+
+def test_every_lab_check_declares_its_name():
+    from pathlib import Path
+
+    from autograder.checks.registry import check_meta as meta_of
+    from autograder.training.lab_modules import import_module_from
+
+    folder = Path(__file__).resolve().parents[2] / "solutions" / "transfer_learning" / "checks"
+    unnamed = []
+    for path in sorted(folder.glob("test_*.py")):
+        module = import_module_from(path, f"named_checks_{path.stem}")
+        for name, function in vars(module).items():
+            meta = meta_of(function) if callable(function) else None
+            if meta is not None and meta.name == name.replace("_", " "):
+                unnamed.append(f"{path.name}::{name}")
+    assert unnamed == []

@@ -6,21 +6,21 @@ from autograder.checks import check
 from autograder.checks.accuracy import score_accuracy
 from autograder.checks.architecture import check_architecture
 from autograder.checks.calls import check_called_in_inference_mode
-from autograder.checks.compile_settings import check_loss, check_metrics, check_optimizer
+from autograder.checks.compile_settings import check_compile_settings
 from autograder.checks.parameters import check_parameter_counts
 from autograder.checks.trainability import check_frozen, check_trainability_flags
 from autograder.checks.training_probe import check_frozen_by_behaviour
 
 
-@check(part="feature_extraction", points=3, visibility="visible")
+@check(part="feature_extraction", points=3, visibility="visible", name="load_base: a frozen MobileNetV2 without its top")
 def test_base_is_a_frozen_pretrained_base(base, reference):
     return [
-        check_frozen(base, name="load_base: the base is frozen"),
-        check_parameter_counts(base, reference.base, label="load_base", name="load_base: MobileNetV2 without its top"),
+        check_frozen(base, name="frozen"),
+        check_parameter_counts(base, reference.base, label="load_base", name="parameter counts"),
     ]
 
 
-@check(part="feature_extraction", points=4, visibility="hidden")
+@check(part="feature_extraction", points=4, visibility="hidden", name="extract_features: the reference's features")
 def test_features_match_the_reference(features, reference):
     expected = np.asarray(reference.features)
     received = np.asarray(features)
@@ -37,47 +37,37 @@ def test_features_match_the_reference(features, reference):
     )
 
 
-@check(part="feature_extraction", points=5, visibility="hidden")
+@check(part="feature_extraction", points=5, visibility="hidden", name="fit_linear_classifier: hidden-test accuracy")
 def test_linear_classifier_accuracy(linear_result, thresholds):
-    return score_accuracy(
-        linear_result.accuracy, thresholds["linear_classifier"],
-        name="fit_linear_classifier: hidden-test accuracy", what="the linear classifier on frozen features",
-    )
+    return score_accuracy(linear_result.accuracy, thresholds["linear_classifier"], what="the linear classifier on frozen features")
 
 
-@check(part="feature_extraction", points=3, visibility="visible")
+@check(part="feature_extraction", points=3, visibility="visible", name="build_transfer_model: only the head trains")
 def test_transfer_model_trains_only_its_head(transfer_model, reference):
-    return check_trainability_flags(transfer_model, reference.transfer_model, name="build_transfer_model: only the head trains")
+    return check_trainability_flags(transfer_model, reference.transfer_model)
 
 
-@check(part="feature_extraction", points=3, visibility="hidden")
+@check(part="feature_extraction", points=3, visibility="hidden", name="build_transfer_model: layers in order")
 def test_transfer_model_layers(transfer_model, reference):
-    return check_architecture(transfer_model, reference.transfer_model, name="build_transfer_model: layers in order")
+    return check_architecture(transfer_model, reference.transfer_model)
 
 
-@check(part="feature_extraction", points=2, visibility="hidden")
+@check(part="feature_extraction", points=2, visibility="hidden", name="build_transfer_model: base called with training=False")
 def test_transfer_model_calls_the_base_in_inference_mode(transfer_model):
-    return check_called_in_inference_mode(transfer_model, name="build_transfer_model: base called with training=False")
+    return check_called_in_inference_mode(transfer_model)
 
 
-@check(part="feature_extraction", points=2, visibility="visible")
+@check(part="feature_extraction", points=2, visibility="visible", name="compile_transfer_model: compile settings")
 def test_transfer_compile_settings(transfer_compile, settings):
-    return [
-        check_loss(transfer_compile, "BinaryCrossentropy", from_logits=False, name="compile_transfer_model: loss"),
-        check_optimizer(transfer_compile, "Adam", settings["transfer_lr"], name="compile_transfer_model: optimizer"),
-        check_metrics(transfer_compile, ("accuracy",), name="compile_transfer_model: metrics"),
-    ]
+    return check_compile_settings(transfer_compile, optimizer="Adam", learning_rate=settings["transfer_lr"])
 
 
-@check(part="feature_extraction", points=3, visibility="hidden")
+@check(part="feature_extraction", points=3, visibility="hidden", name="transfer model: the base does not move while training")
 def test_frozen_base_stays_frozen_while_training(transfer_probe, reference):
     probe, _ = transfer_probe
-    return check_frozen_by_behaviour(probe, reference.transfer_model, name="transfer model: the base does not move while training")
+    return check_frozen_by_behaviour(probe, reference.transfer_model)
 
 
-@check(part="feature_extraction", points=5, visibility="hidden")
+@check(part="feature_extraction", points=5, visibility="hidden", name="frozen base + head: hidden-test accuracy")
 def test_frozen_base_accuracy(frozen_result, thresholds):
-    return score_accuracy(
-        frozen_result.accuracy, thresholds["frozen_base"],
-        name="frozen base + head: hidden-test accuracy", what="the frozen-base model",
-    )
+    return score_accuracy(frozen_result.accuracy, thresholds["frozen_base"], what="the frozen-base model")

@@ -3,7 +3,7 @@
 from autograder.checks import check
 from autograder.checks.accuracy import score_accuracy
 from autograder.checks.callbacks import check_early_stopping
-from autograder.checks.compile_settings import check_loss, check_metrics, check_optimizer, check_recompiled
+from autograder.checks.compile_settings import check_compile_settings, check_recompiled
 from autograder.checks.trainability import check_trainability_flags
 from autograder.checks.training_probe import check_frozen_by_behaviour
 
@@ -16,12 +16,12 @@ def _flag_differences(received, expected):
     ]
 
 
-@check(part="fine_tuning", points=4, visibility="visible")
+@check(part="fine_tuning", points=4, visibility="visible", name="unfreeze_top: trainable layers of the base")
 def test_unfreeze_top_trainable_layers(fine_tune_model, reference):
-    return check_trainability_flags(fine_tune_model, reference.fine_tune_model, name="unfreeze_top: trainable layers of the base")
+    return check_trainability_flags(fine_tune_model, reference.fine_tune_model)
 
 
-@check(part="fine_tuning", points=2, visibility="hidden")
+@check(part="fine_tuning", points=2, visibility="hidden", name="unfreeze_top: follows its argument")
 def test_unfreeze_top_follows_its_argument(unfreeze_other, reference):
     received, expected = unfreeze_other["layers"], reference.unfreeze_other
     assert len(received) == len(expected), f"Expected {len(expected)} layers in the base. Received: {len(received)}"
@@ -32,7 +32,7 @@ def test_unfreeze_top_follows_its_argument(unfreeze_other, reference):
     )
 
 
-@check(part="fine_tuning", points=3, visibility="hidden")
+@check(part="fine_tuning", points=3, visibility="hidden", name="unfreeze_top: BatchNormalization layers stay frozen")
 def test_batchnorm_layers_stay_frozen(unfreeze_other):
     trainable = [layer["name"] for layer in unfreeze_other["layers"] if layer["class"] == "BatchNormalization" and layer["trainable"]]
     assert not trainable, (
@@ -41,38 +41,28 @@ def test_batchnorm_layers_stay_frozen(unfreeze_other):
     )
 
 
-@check(part="fine_tuning", points=3, visibility="visible")
+@check(part="fine_tuning", points=3, visibility="visible", name="compile_for_fine_tuning: compile settings")
 def test_fine_tuning_compile_settings(fine_tuning_compile, settings):
-    return [
-        check_loss(fine_tuning_compile, "BinaryCrossentropy", from_logits=False, name="compile_for_fine_tuning: loss"),
-        check_optimizer(fine_tuning_compile, "RMSprop", settings["fine_tune_lr"], name="compile_for_fine_tuning: optimizer and low learning rate"),
-        check_metrics(fine_tuning_compile, ("accuracy",), name="compile_for_fine_tuning: metrics"),
-    ]
+    return check_compile_settings(fine_tuning_compile, optimizer="RMSprop", learning_rate=settings["fine_tune_lr"])
 
 
-@check(part="fine_tuning", points=2, visibility="hidden")
+@check(part="fine_tuning", points=2, visibility="hidden", name="compile_for_fine_tuning: compiled again after unfreezing")
 def test_fine_tuning_compiles_again_after_unfreezing(fine_tune_probe):
     _, compiled = fine_tune_probe
-    return check_recompiled(compiled, name="compile_for_fine_tuning: compiled again after unfreezing")
+    return check_recompiled(compiled)
 
 
-@check(part="fine_tuning", points=3, visibility="hidden")
+@check(part="fine_tuning", points=3, visibility="hidden", name="fine-tuning: only the unfrozen layers move")
 def test_fine_tuning_trains_exactly_the_unfrozen_layers(fine_tune_probe, reference):
     probe, _ = fine_tune_probe
-    return check_frozen_by_behaviour(probe, reference.fine_tune_model, name="fine-tuning: only the unfrozen layers move")
+    return check_frozen_by_behaviour(probe, reference.fine_tune_model)
 
 
-@check(part="fine_tuning", points=3, visibility="visible")
+@check(part="fine_tuning", points=3, visibility="visible", name="fine_tuning_callbacks: EarlyStopping on val_loss restoring the best weights")
 def test_early_stopping_on_validation_loss(callbacks, settings):
-    return check_early_stopping(
-        callbacks, monitor="val_loss", patience=settings["patience"], restore_best_weights=True,
-        name="fine_tuning_callbacks: EarlyStopping on val_loss restoring the best weights",
-    )
+    return check_early_stopping(callbacks, monitor="val_loss", patience=settings["patience"], restore_best_weights=True)
 
 
-@check(part="fine_tuning", points=7, visibility="hidden")
+@check(part="fine_tuning", points=7, visibility="hidden", name="fine-tuned model: hidden-test accuracy")
 def test_fine_tuned_accuracy(fine_tuned_result, thresholds):
-    return score_accuracy(
-        fine_tuned_result.accuracy, thresholds["fine_tuned"],
-        name="fine-tuned model: hidden-test accuracy", what="the fine-tuned model",
-    )
+    return score_accuracy(fine_tuned_result.accuracy, thresholds["fine_tuned"], what="the fine-tuned model")

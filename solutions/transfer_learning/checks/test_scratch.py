@@ -3,46 +3,40 @@
 from autograder.checks import check
 from autograder.checks.accuracy import score_accuracy
 from autograder.checks.architecture import check_architecture
-from autograder.checks.compile_settings import check_loss, check_metrics, check_optimizer
+from autograder.checks.compile_settings import check_compile_settings
 from autograder.checks.parameters import check_parameter_counts_at_sizes
 
 
-@check(part="scratch", points=4, visibility="visible")
+@check(part="scratch", points=4, visibility="visible", name="build_scratch_cnn: exact parameter counts (3,453,121 at 150x150x3)")
 def test_scratch_parameter_counts_at_two_sizes(scratch_150, scratch_other, reference, settings):
     other = settings["scratch_other_size"]
     return check_parameter_counts_at_sizes(
         {150: scratch_150, other: scratch_other},
         {150: reference.scratch_150, other: reference.scratch_other},
         label="build_scratch_cnn",
-        name="build_scratch_cnn: exact parameter counts (3,453,121 at 150x150x3)",
     )
 
 
-@check(part="scratch", points=3, visibility="hidden")
+@check(part="scratch", points=3, visibility="hidden", name="build_scratch_cnn: layers")
 def test_scratch_layers(scratch_plain, scratch_augmented, reference):
     return [
-        check_architecture(scratch_plain, reference.scratch_plain, name="build_scratch_cnn: layers without augmentation"),
-        check_architecture(scratch_augmented, reference.scratch_augmented, name="build_scratch_cnn: layers with augmentation and dropout"),
+        check_architecture(scratch_plain, reference.scratch_plain, name="without augmentation"),
+        check_architecture(scratch_augmented, reference.scratch_augmented, name="with augmentation and dropout"),
     ]
 
 
-@check(part="scratch", points=3, visibility="visible")
+@check(part="scratch", points=3, visibility="visible", name="compile_scratch_cnn: compile settings")
 def test_scratch_compile_settings(scratch_compile):
-    return [
-        check_loss(scratch_compile, "BinaryCrossentropy", from_logits=False, name="compile_scratch_cnn: loss"),
-        check_optimizer(scratch_compile, "RMSprop", 1e-4, name="compile_scratch_cnn: optimizer"),
-        check_metrics(scratch_compile, ("accuracy",), name="compile_scratch_cnn: metrics"),
-    ]
+    return check_compile_settings(scratch_compile, optimizer="RMSprop", learning_rate=1e-4)
 
 
-@check(part="scratch", points=5, visibility="hidden")
+@check(part="scratch", points=5, visibility="hidden", name="scratch convnet: hidden-test accuracy")
 def test_scratch_accuracy(scratch_result, thresholds):
-    return score_accuracy(scratch_result.accuracy, thresholds["scratch"], name="scratch convnet: hidden-test accuracy", what="the convnet without augmentation")
+    return score_accuracy(scratch_result.accuracy, thresholds["scratch"], what="the convnet without augmentation")
 
 
-@check(part="scratch", points=5, visibility="hidden")
+@check(part="scratch", points=5, visibility="hidden", name="scratch convnet with augmentation: hidden-test accuracy")
 def test_scratch_augmented_accuracy(scratch_augmented_result, thresholds):
     return score_accuracy(
-        scratch_augmented_result.accuracy, thresholds["scratch_augmented"],
-        name="scratch convnet with augmentation: hidden-test accuracy", what="the convnet with augmentation and dropout",
+        scratch_augmented_result.accuracy, thresholds["scratch_augmented"], what="the convnet with augmentation and dropout"
     )
