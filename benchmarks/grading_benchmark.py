@@ -72,11 +72,14 @@ def main() -> None:
                 rest = statistics.mean(times[1:]) if len(times) > 1 else float("nan")
                 rows.append((copies, jobs, wall, wall / copies, times[0], rest, scores))
                 console.print(f"{copies} copies, --jobs {jobs}: {wall:.0f} s ({wall / copies:.0f} s per submission)")
+    def seconds(value: float) -> str:
+        return "-" if value != value else f"{value:.0f}"  # NaN: no "rest" with a single copy
+
     table = Table(title=f"Grading the reference on profile {args.profile!r}")
     for column in ("Copies", "--jobs", "Wall (s)", "Per submission (s)", "First: grading only (s)", "Rest, mean (s)", "Scores"):
         table.add_column(column, justify="right")
     for copies, jobs, wall, per, first, rest, scores in rows:
-        table.add_row(str(copies), str(jobs), f"{wall:.0f}", f"{per:.0f}", f"{first:.0f}", f"{rest:.0f}", ", ".join(map(str, sorted(scores))))
+        table.add_row(str(copies), str(jobs), f"{wall:.0f}", f"{per:.0f}", f"{first:.0f}", seconds(rest), ", ".join(map(str, sorted(scores))))
     console.print(table)
     console.print(f"Machine: {machine_summary()}")
     if args.markdown:
@@ -89,7 +92,7 @@ def main() -> None:
             "|---:|---:|---:|---:|---:|---:|---|",
         ]
         for copies, jobs, wall, per, first, rest, scores in rows:
-            lines.append(f"| {copies} | {jobs} | {wall:.0f} | {per:.0f} | {first:.0f} | {rest:.0f} | {', '.join(map(str, sorted(scores)))} |")
+            lines.append(f"| {copies} | {jobs} | {wall:.0f} | {per:.0f} | {first:.0f} | {seconds(rest)} | {', '.join(map(str, sorted(scores)))} |")
         Path(args.markdown).write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 

@@ -21,9 +21,9 @@ def write_config(tmp_path: Path, mutate) -> Path:
     return path
 
 
-def test_repository_config_loads_with_three_profiles():
+def test_repository_config_loads_with_its_profiles():
     config = load_config(REPO / "course.yaml")
-    assert {"smoke", "cpu", "gpu"} <= set(config.profiles)
+    assert {"ci", "smoke", "cpu", "gpu"} <= set(config.profiles)
     assert config.total_points == 100
     assert config.profile("cpu").base.alpha == 0.5
     assert config.parts["scratch"].module == "scratch.py"
@@ -73,7 +73,7 @@ def test_tta_size_smaller_than_crop_is_rejected(tmp_path):
 
 def test_unknown_profile_lists_the_known_ones():
     config = load_config(REPO / "course.yaml")
-    with pytest.raises(KeyError, match="Expected one of \\['cpu', 'gpu', 'smoke'\\]. Received: profile='fast'"):
+    with pytest.raises(KeyError, match="Expected one of \\['ci', 'cpu', 'gpu', 'smoke'\\]. Received: profile='fast'"):
         config.profile("fast")
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from autograder.config import PART_NAMES
+from tests.conftest import TEST_PROFILE
 
 
 def modules_of(folder: Path, ctx, target: Path) -> Path:
@@ -26,12 +27,12 @@ def modules_of(folder: Path, ctx, target: Path) -> Path:
 
 
 def course_grade(ctx, folder: Path, out: Path):
-    """`course grade` (its API, `run_batch`) of one submission folder on the smoke profile."""
+    """`course grade` (its API, `run_batch`) of one submission folder on the test profile."""
     from autograder.grading.batch import BatchOptions, run_batch
 
     loc = ctx.locations
     options = BatchOptions(
-        profile="smoke", out=out, config=str(ctx.config_path),
+        profile=TEST_PROFILE, out=out, config=str(ctx.config_path),
         data_dir=str(loc.data_dir), weights_dir=str(loc.weights_dir), cache_dir=str(loc.cache_dir),
     )
     (result,) = run_batch([folder], options)
@@ -59,7 +60,7 @@ def stub_submission(ctx, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def graded_reference(ctx, reference_submission, tmp_path_factory):
-    """`course grade` of the reference modules (a full smoke grading: a minute or more)."""
+    """`course grade` of the reference modules (a full grading on the test profile)."""
     return course_grade(ctx, reference_submission, tmp_path_factory.mktemp("graded-reference"))
 
 

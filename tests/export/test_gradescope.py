@@ -23,12 +23,13 @@ from autograder.export.bundle import source_files
 from autograder.export.gradescope import pinned_requirements
 from autograder.reports.gradescope import validate_results_json
 from tests.export.conftest import part_scores, same_scores
+from tests.conftest import TEST_PROFILE
 
 
 @pytest.fixture(scope="module")
 def exported(ctx, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("gradescope")
-    export.main(ctx, "gradescope", out, "smoke", with_data=False)
+    export.main(ctx, "gradescope", out, TEST_PROFILE, with_data=False)
     return out
 
 
@@ -88,11 +89,11 @@ def test_check_reports_no_drift_then_a_changed_check(ctx, tmp_path, data_dir, we
         shutil.copy(ctx.locations.root / name, root / name)
     copy = CourseContext.create(root / "course.yaml", data_dir, weights_dir, cache_dir, download=False)
     out = tmp_path / "export"
-    export.main(copy, "gradescope", out, "smoke", with_data=False)
-    assert export.main(copy, "gradescope", out, "smoke", with_data=False, check=True) == []
+    export.main(copy, "gradescope", out, TEST_PROFILE, with_data=False)
+    assert export.main(copy, "gradescope", out, TEST_PROFILE, with_data=False, check=True) == []
     check = root / ctx.config.paths.solutions / "checks" / "test_scratch.py"
     check.write_text(check.read_text() + "\n# a changed check\n")
-    drift = export.main(copy, "gradescope", out, "smoke", with_data=False, check=True)
+    drift = export.main(copy, "gradescope", out, TEST_PROFILE, with_data=False, check=True)
     assert any("checks/test_scratch.py" in line and "differs" in line for line in drift), drift
 
 
@@ -104,11 +105,11 @@ def test_with_data_bundles_the_data_and_points_course_yaml_at_it(ctx, tmp_path, 
     (data / "cats_and_dogs_extra" / "dogs").mkdir()
     small = CourseContext.create(ctx.config_path, data, weights_dir, cache_dir, download=False)
     out = tmp_path / "export"
-    export.main(small, "gradescope", out, "smoke", with_data=True)
+    export.main(small, "gradescope", out, TEST_PROFILE, with_data=True)
     bundle = out / "autograder" / "course"
     assert (bundle / "data/cats_and_dogs_filtered/train/cats/1.jpg").is_file()
     assert (bundle / "data/cats_and_dogs_extra/cats/1.jpg").is_file()
-    assert [p.name for p in (bundle / "weights").iterdir()] == [small.weights_file(small.profile("smoke")).name]
+    assert [p.name for p in (bundle / "weights").iterdir()] == [small.weights_file(small.profile(TEST_PROFILE)).name]
     for name in ("COURSE_DATA_DIR", "COURSE_WEIGHTS_DIR"):
         monkeypatch.delenv(name, raising=False)
     bundled = CourseContext.create(bundle / "course.yaml")

@@ -20,6 +20,7 @@ import pytest
 from autograder import export
 from autograder.export.nbgrader_execute import NOT_GRADED_TAG
 from tests.export.conftest import part_scores, same_scores
+from tests.conftest import TEST_PROFILE
 
 NBGRADER_MARKER = re.compile(r"^\s*### (BEGIN|END) SOLUTION")
 
@@ -36,7 +37,7 @@ def nbgrader(course: Path, env: dict, *args: str) -> subprocess.CompletedProcess
 def course(ctx, tmp_path_factory, grading_env) -> Path:
     """The exported course directory, after the real `nbgrader generate_assignment`."""
     out = tmp_path_factory.mktemp("nbgrader")
-    export.main(ctx, "nbgrader", out, "smoke", with_data=False)
+    export.main(ctx, "nbgrader", out, TEST_PROFILE, with_data=False)
     nbgrader(out, grading_env, "generate_assignment", ctx.config.course.lab)
     return out
 
@@ -83,13 +84,13 @@ def test_release_has_stubs_and_no_solution_or_hidden_test(course, ctx):
 
 
 def test_what_nbgrader_adds_is_not_drift_but_an_edit_is(course, ctx):
-    assert export.main(ctx, "nbgrader", course, "smoke", with_data=False, check=True) == []
+    assert export.main(ctx, "nbgrader", course, TEST_PROFILE, with_data=False, check=True) == []
     source = course / "source" / ctx.config.course.lab / "lab.ipynb"
     edited = course.parent / "edited"
     shutil.copytree(course, edited)
     notebook = edited / "source" / ctx.config.course.lab / "lab.ipynb"
     notebook.write_text(source.read_text().replace("YOUR CODE", "OUR CODE", 1).replace("Hint:", "Tip:", 1))
-    drift = export.main(ctx, "nbgrader", edited, "smoke", with_data=False, check=True)
+    drift = export.main(ctx, "nbgrader", edited, TEST_PROFILE, with_data=False, check=True)
     assert drift == [f"source/{ctx.config.course.lab}/lab.ipynb: differs from what the source generates now"]
 
 

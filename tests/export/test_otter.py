@@ -22,12 +22,13 @@ from autograder.export.otter_plugin import OtterPartScores
 from autograder.export.runtime import HANDOFF
 from autograder.notebook_submission import extract_modules, graded_functions
 from tests.export.conftest import part_scores, same_scores
+from tests.conftest import TEST_PROFILE
 
 
 @pytest.fixture(scope="module")
 def exported(ctx, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("otter")
-    export.main(ctx, "otter", out, "smoke", with_data=False)
+    export.main(ctx, "otter", out, TEST_PROFILE, with_data=False)
     return out
 
 
@@ -150,4 +151,4 @@ def test_solved_notebook_gets_full_marks(otter_reference, ctx):
 
 
 def test_a_fresh_export_shows_no_drift(exported, ctx):
-    assert export.main(ctx, "otter", exported, "smoke", with_data=False, check=True) == []
+    assert export.main(ctx, "otter", exported, TEST_PROFILE, with_data=False, check=True) == []

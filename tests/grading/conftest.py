@@ -1,15 +1,17 @@
-"""A grader on the smoke profile with the lab's hidden checks, shared by the grading tests."""
+"""A grader on the test profile (`ci`) with the lab's hidden checks, shared by the grading tests."""
 
 from __future__ import annotations
 
 import pytest
+
+from tests.conftest import TEST_PROFILE
 
 
 @pytest.fixture(scope="session")
 def grader(ctx):
     from autograder.grading.runner import Grader
 
-    return Grader(ctx, "smoke", ctx.solutions_dir / "checks")
+    return Grader(ctx, TEST_PROFILE, ctx.solutions_dir / "checks")
 
 
 @pytest.fixture(scope="session")

@@ -18,6 +18,7 @@ from autograder.grading.batch import BatchOptions, run_batch
 from autograder.grading.submissions import SubmissionError, discover, safe_extract
 from autograder.reports.gradebook import read_gradebook
 from autograder.reports.gradescope import validate_results_json
+from tests.conftest import TEST_PROFILE
 
 MODULES = ("augmentation.py", "scratch.py", "feature_extraction.py", "fine_tuning.py")
 
@@ -38,7 +39,7 @@ def zip_folder(folder: Path, target: Path, prefix: str = "") -> Path:
 
 def options(ctx, out: Path, **kw) -> BatchOptions:
     loc = ctx.locations
-    return BatchOptions(profile="smoke", out=out, config=str(ctx.config_path), data_dir=str(loc.data_dir),
+    return BatchOptions(profile=TEST_PROFILE, out=out, config=str(ctx.config_path), data_dir=str(loc.data_dir),
                         weights_dir=str(loc.weights_dir), cache_dir=str(loc.cache_dir), **kw)
 
 
@@ -97,7 +98,7 @@ def test_killed_batch_resumes_to_the_same_gradebook(ctx, tmp_path):
     for name in ("s1", "s2", "s3"):
         copy_stubs(ctx, batch / name)
     loc = ctx.locations
-    command = [sys.executable, "-m", "autograder.cli", "grade", str(batch), "--profile", "smoke", "--out", str(tmp_path / "killed"),
+    command = [sys.executable, "-m", "autograder.cli", "grade", str(batch), "--profile", TEST_PROFILE, "--out", str(tmp_path / "killed"),
                "--config", str(ctx.config_path), "--data-dir", str(loc.data_dir), "--weights-dir", str(loc.weights_dir),
                "--cache-dir", str(loc.cache_dir)]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
@@ -115,3 +116,23 @@ def test_killed_batch_resumes_to_the_same_gradebook(ctx, tmp_path):
     killed = [(r.submission, r.score, r.parts) for r in read_gradebook(tmp_path / "killed" / "gradebook.csv")]
     straight = [(r.submission, r.score, r.parts) for r in read_gradebook(tmp_path / "straight" / "gradebook.csv")]
     assert killed == straight and len(killed) == 3
+
+
+@pytest.mark.slow
+def test_parallel_jobs_on_a_cold_cache_grade_like_one_job(ctx, tmp_path, reference_result):
+    """`--jobs 2` on a fresh cache: the inputs are built once, before the jobs, and every copy
+    of the reference gets the same scores as a one-job grading."""
+    batch = tmp_path / "batch"
+    for name in ("r1", "r2"):
+        (batch / name).mkdir(parents=True)
+        for module in MODULES:
+            shutil.copy(ctx.solutions_dir / module, batch / name / module)
+    loc = ctx.locations
+    cold = BatchOptions(profile=TEST_PROFILE, out=tmp_path / "out", jobs=2, config=str(ctx.config_path),
+                        data_dir=str(loc.data_dir), weights_dir=str(loc.weights_dir), cache_dir=str(tmp_path / "cold-cache"))
+    results = run_batch([batch], cold)
+    expected = {c.name: round(c.score, 6) for c in reference_result.checks()}
+    for result in results:
+        assert {c.name: round(c.score, 6) for c in result.checks()} == expected, result.submission
+    grading = [p.name for p in (tmp_path / "cold-cache" / "grading").iterdir() if not p.name.endswith(".lock")]
+    assert len(grading) == 1 and ".tmp" not in grading[0]

@@ -1,4 +1,4 @@
-"""The reference solution earns full marks on smoke; the untouched stubs earn zero, clearly."""
+"""The reference solution earns full marks (on the test profile; smoke: the grading benchmark); the untouched stubs earn zero, clearly."""
 
 from __future__ import annotations
 
