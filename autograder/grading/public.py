@@ -83,11 +83,11 @@ def public_frozen_model(settings: Mapping):
     """
     import keras  # noqa: PLC0415
 
+    from autograder.probes.training_probe import reference_base  # noqa: PLC0415
+
     keras.utils.set_random_seed(int(settings["seed"]))
     size = settings["base_size"]
-    factory = getattr(keras.applications, settings["architecture"])
-    base = factory(input_shape=(size, size, 3), alpha=settings["alpha"], include_top=False, weights=None)
-    base.trainable = False
+    base = reference_base({**settings, "weights_file": None})  # frozen; weights do not matter here
     inputs = keras.Input((size, size, 3))
     x = keras.layers.Rescaling(1 / 127.5, offset=-1.0)(inputs)
     x = base(x, training=False)

@@ -17,7 +17,7 @@ from autograder.checks.result import CheckFailure
 from autograder.config import PART_NAMES
 from autograder.context import CourseContext
 from autograder.grading.base_features import base_difference, features_of, write_linear_inputs
-from autograder.grading.fixtures import SubmissionData, needed_probes
+from autograder.grading.fixtures import MissingData, SubmissionData, needed_probes
 from autograder.grading.inputs import GradingInputs, prepare_inputs
 from autograder.grading.lab_checks import LabCheck, collect_checks, run_lab_check
 from autograder.grading.public import SNAPSHOT, SnapshotReference, prepare_public_inputs
@@ -25,7 +25,7 @@ from autograder.grading.reference_data import ReferenceData
 from autograder.grading.result import PartResult, SubmissionResult
 from autograder.grading.training import SubmissionTrainer
 from autograder.grading.worker_run import PartRun, default_limits, run_part
-from autograder.sandbox import Limits, UntrustedArtifactError, load_keras_model
+from autograder.sandbox import Limits
 from autograder.training.lab_modules import load_lab_modules
 
 
@@ -135,14 +135,14 @@ class Grader:
             # time is starting Python and importing Keras).
             with ThreadPoolExecutor(max(1, min(PARALLEL_PARTS, len(parts)))) as pool:
                 runs = dict(zip(parts, pool.map(sandboxed, parts)))
-            notes = [f"Thresholds of profile {self.profile_name!r}: {self.thresholds.problem}."] if self.thresholds.problem else []
-            if "feature_extraction" in runs and "linear_classifier" in self.probes.get("feature_extraction", ()) and not self.public:
-                note = self._own_base_features(runs["feature_extraction"], Path(submission), Path(work), limits)
-                if note:
-                    notes.append(note)
             shared = {"reference": self.reference, "settings": self.inputs.settings, "thresholds": self.thresholds}
             trainer = SubmissionTrainer(profile, self.ctx.split_loader(profile), self.hidden_labels)
             data = SubmissionData(runs, shared, trainer)
+            notes = [f"Thresholds of profile {self.profile_name!r}: {self.thresholds.problem}."] if self.thresholds.problem else []
+            if "feature_extraction" in runs and "linear_classifier" in self.probes.get("feature_extraction", ()) and not self.public:
+                note = self._own_base_features(data, Path(submission), Path(work), limits)
+                if note:
+                    notes.append(note)
             results = []
             for part in parts:
                 part_checks = [c for c in self.checks if c.meta.part == part]
@@ -163,17 +163,17 @@ class Grader:
             notes=notes,
         )
 
-    def _own_base_features(self, run: PartRun, submission: Path, work: Path, limits: Limits) -> str | None:
+    def _own_base_features(self, data: SubmissionData, submission: Path, work: Path, limits: Limits) -> str | None:
         """Fit the linear classifier again on the student's own base when it is not the reference's.
 
-        Returns a note for the student, or None when the shared reference features were right
-        (the same base) or when no base was built (the load_base checks say why).
+        Runs before any check reads `linear`. Returns a note for the student, or None when the
+        shared reference features were right (the same base) or when no base was built (the
+        load_base checks say why).
         """
-        if run.error_for("base_model") is not None:
-            return None
+        run = data.runs["feature_extraction"]
         try:
-            student = load_keras_model(run.out, "base.keras")
-        except UntrustedArtifactError:
+            student = data.get("base")  # the same loaded model the load_base check judges
+        except MissingData:
             return None
         difference = base_difference(student, self.reference.base)
         if difference is None:
