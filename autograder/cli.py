@@ -199,10 +199,11 @@ def export_cmd(
     if check and lines:
         err.print(f"The {platform} export in {out} has drifted from the source:", markup=False)
         for line in lines:
-            err.print(line, markup=False)
+            err.print(line, markup=False, soft_wrap=True)
         raise typer.Exit(1)
+    # soft_wrap: the terminal wraps long paths; rich would break them with newlines (hard to copy).
     for line in lines or [f"The {platform} export in {out} is up to date."]:
-        console.print(line, markup=False)
+        console.print(line, markup=False, soft_wrap=True)
 
 
 @app.command()

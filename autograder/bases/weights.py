@@ -116,6 +116,8 @@ def populate_keras_home(target: Path, architecture: str, alpha: float, weights_f
             continue
         try:
             os.symlink(source, link)
+        except FileExistsError:  # another process linked it first
+            continue
         except OSError:
             shutil.copyfile(source, link)
     return models

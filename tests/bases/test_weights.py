@@ -74,3 +74,18 @@ def test_imagenet_by_name_works_offline_at_any_size_after_populating(weights_dir
     assert int(count) == 218_544
     assert float(kernel_sum) > 1.0
     assert not (home / "models").joinpath("mobilenet_2_5_128_tf_no_top.h5").resolve().is_relative_to(home)
+
+
+def test_populating_while_another_process_links_the_same_names(weights_dir, tmp_path, monkeypatch):
+    """Two graders populating one Keras home: a link that appears meanwhile is kept, never copied over."""
+    source = weights_dir / weight_filename("MobileNetV2", 0.5, 224)
+    real_symlink = os.symlink
+
+    def linked_by_someone_else(src, dst, *args, **kwargs):
+        real_symlink(src, dst, *args, **kwargs)  # the other process wins the race
+        raise FileExistsError(17, "File exists", str(dst))
+
+    monkeypatch.setattr(os, "symlink", linked_by_someone_else)
+    models = populate_keras_home(tmp_path / "home", "MobileNetV2", 0.5, source)
+    links = sorted(models.iterdir())
+    assert links and all(p.is_symlink() and p.resolve() == source.resolve() for p in links)
