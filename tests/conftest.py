@@ -59,3 +59,24 @@ def reference_lab(ctx):
     from autograder.training.lab_modules import load_lab_modules
 
     return load_lab_modules(ctx.solutions_dir, prefix="reference_tests")
+
+
+@pytest.fixture(scope="session")
+def grader(ctx):
+    """A grader on the test profile with the lab's hidden checks."""
+    from autograder.grading.runner import Grader
+
+    return Grader(ctx, TEST_PROFILE, ctx.solutions_dir / "checks")
+
+
+@pytest.fixture(scope="session")
+def reference_result(grader, ctx):
+    """The reference solution graded once for the whole suite: what `course grade` gives it, and
+    what the platform exports must reproduce."""
+    return grader.grade(ctx.solutions_dir)
+
+
+@pytest.fixture(scope="session")
+def stub_result(grader, ctx):
+    """The release's untouched stubs, graded once for the whole suite."""
+    return grader.grade(ctx.release_dir)

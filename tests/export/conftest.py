@@ -1,4 +1,7 @@
-"""Shared by the export tests: `course grade` of the reference and of the stubs, exports, environments.
+"""Shared by the export tests: submissions, `course grade` of a folder, environments.
+
+The platforms' scores are compared with the suite's graded reference and stubs
+(`reference_result`, `stub_result` in `tests/conftest.py`): what `course grade` gives them.
 
 The real platform tools run in subprocesses with the test data: `grading_env` is their
 environment (data, weights, cache, and this interpreter's folder first on PATH, where nbgrader
@@ -56,18 +59,6 @@ def reference_submission(ctx, tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def stub_submission(ctx, tmp_path_factory) -> Path:
     return modules_of(ctx.release_dir, ctx, tmp_path_factory.mktemp("stubs") / "stubs")
-
-
-@pytest.fixture(scope="session")
-def graded_reference(ctx, reference_submission, tmp_path_factory):
-    """`course grade` of the reference modules (a full grading on the test profile)."""
-    return course_grade(ctx, reference_submission, tmp_path_factory.mktemp("graded-reference"))
-
-
-@pytest.fixture(scope="session")
-def graded_stubs(ctx, stub_submission, tmp_path_factory):
-    """`course grade` of the release's stubs (every part fails fast)."""
-    return course_grade(ctx, stub_submission, tmp_path_factory.mktemp("graded-stubs"))
 
 
 @pytest.fixture(scope="session")

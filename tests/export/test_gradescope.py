@@ -127,11 +127,11 @@ def test_nothing_to_grade_scores_zero_with_a_message(exported, tmp_path, grading
 
 
 @pytest.mark.slow
-def test_stubs_score_zero_like_course_grade(exported, stub_submission, graded_stubs, tmp_path, grading_env):
+def test_stubs_score_zero_like_course_grade(exported, stub_submission, stub_result, tmp_path, grading_env):
     results = run_autograder(exported, stub_submission, tmp_path / "autograder", grading_env)
     assert validate_results_json(results) == []
     assert results["score"] == 0
-    assert gradescope_part_scores(results) == part_scores(graded_stubs) == {p: 0.0 for p in part_scores(graded_stubs)}
+    assert gradescope_part_scores(results) == part_scores(stub_result) == {p: 0.0 for p in part_scores(stub_result)}
 
 
 @pytest.fixture(scope="module")
@@ -140,10 +140,10 @@ def gradescope_reference(exported, reference_submission, tmp_path_factory, gradi
 
 
 @pytest.mark.slow
-def test_reference_scores_like_course_grade(gradescope_reference, graded_reference):
+def test_reference_scores_like_course_grade(gradescope_reference, reference_result):
     assert validate_results_json(gradescope_reference) == []
-    assert same_scores(gradescope_part_scores(gradescope_reference), graded_reference)
-    assert gradescope_reference["score"] == pytest.approx(graded_reference.score, abs=1e-3)
+    assert same_scores(gradescope_part_scores(gradescope_reference), reference_result)
+    assert gradescope_reference["score"] == pytest.approx(reference_result.score, abs=1e-3)
 
 
 @pytest.mark.slow

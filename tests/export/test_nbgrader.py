@@ -127,13 +127,13 @@ def gradebook_scores(course, ctx, grading_env) -> dict[str, dict[str, float]]:
 
 
 @pytest.mark.slow
-def test_stub_scores_zero_like_course_grade(gradebook_scores, graded_stubs):
-    assert gradebook_scores["stub"] == part_scores(graded_stubs) == {p: 0.0 for p in gradebook_scores["stub"]}
+def test_stub_scores_zero_like_course_grade(gradebook_scores, stub_result):
+    assert gradebook_scores["stub"] == part_scores(stub_result) == {p: 0.0 for p in gradebook_scores["stub"]}
 
 
 @pytest.mark.slow
-def test_solved_scores_like_course_grade(gradebook_scores, graded_reference):
-    assert same_scores(gradebook_scores["solved"], graded_reference)
+def test_solved_scores_like_course_grade(gradebook_scores, reference_result):
+    assert same_scores(gradebook_scores["solved"], reference_result)
 
 
 @pytest.mark.slow

@@ -129,9 +129,9 @@ def test_plugin_removes_a_handoff_file_brought_by_the_submission(tmp_path):
 
 
 @pytest.mark.slow
-def test_unsolved_notebook_scores_zero_like_course_grade(exported, graded_stubs, tmp_path, grading_env, ctx):
+def test_unsolved_notebook_scores_zero_like_course_grade(exported, stub_result, tmp_path, grading_env, ctx):
     results = otter_run(exported, exported / "student" / "lab.ipynb", tmp_path / "run", grading_env)
-    assert otter_part_scores(results, ctx) == part_scores(graded_stubs) == {p: 0.0 for p in ctx.config.parts}
+    assert otter_part_scores(results, ctx) == part_scores(stub_result) == {p: 0.0 for p in ctx.config.parts}
 
 
 @pytest.fixture(scope="module")
@@ -140,8 +140,8 @@ def otter_reference(exported, tmp_path_factory, grading_env) -> dict:
 
 
 @pytest.mark.slow
-def test_solved_notebook_scores_like_course_grade(otter_reference, graded_reference, ctx):
-    assert same_scores(otter_part_scores(otter_reference, ctx), graded_reference)
+def test_solved_notebook_scores_like_course_grade(otter_reference, reference_result, ctx):
+    assert same_scores(otter_part_scores(otter_reference, ctx), reference_result)
 
 
 @pytest.mark.slow

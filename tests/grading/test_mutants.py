@@ -2,11 +2,13 @@
 mistake, keeps every other check of its part, and is told what to fix.
 
 A mutant is the reference solution with one edit. Only the mutated part is graded. Accuracy
-checks of that part may also drop where the mistake really makes the model worse ("collateral").
+checks of that part may also drop where the mistake really makes the model worse ("collateral");
+the test does not run those (they would train a model whose score it does not look at).
 """
 
 from __future__ import annotations
 
+import copy
 import shutil
 from dataclasses import dataclass
 
@@ -93,6 +95,23 @@ def test_each_mutation_applies_to_the_reference(mutant, ctx):
     assert source.count(mutant.old) == 1, f"{mutant.name}: the edit no longer matches the reference"
 
 
+def without_checks(grader, prefixes: tuple[str, ...]):
+    """A copy of `grader` that skips the checks named by `prefixes` (and the probes only they need)."""
+    from autograder.grading.fixtures import needed_probes
+
+    trimmed = copy.copy(grader)
+    trimmed.checks = [c for c in grader.checks if not c.meta.name.startswith(prefixes)]
+    trimmed.probes = needed_probes(trimmed.checks)
+    return trimmed
+
+
+def test_collateral_names_are_accuracy_checks_of_the_mutated_part(grader):
+    for mutant in MUTANTS:
+        named = [c for c in grader.checks if c.meta.name.startswith(mutant.collateral)] if mutant.collateral else []
+        assert len(named) == len(mutant.collateral), mutant.name
+        assert all(c.meta.part == mutant.part and "accuracy" in c.meta.name for c in named), mutant.name
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("mutant", MUTANTS, ids=lambda m: m.name)
 def test_mutant_loses_points_on_the_intended_check_only(mutant, grader, ctx, tmp_path):
@@ -100,7 +119,7 @@ def test_mutant_loses_points_on_the_intended_check_only(mutant, grader, ctx, tmp
     shutil.copytree(ctx.solutions_dir, folder, ignore=shutil.ignore_patterns("checks", "calibration", "__pycache__"))
     path = folder / mutant.module
     path.write_text(path.read_text().replace(mutant.old, mutant.new))
-    result = grader.grade(folder, parts=(mutant.part,))
+    result = without_checks(grader, mutant.collateral).grade(folder, parts=(mutant.part,))
     checks = result.checks()
     intended = [c for c in checks if any(c.name.startswith(i) for i in mutant.intended)]
     assert intended, f"no check named {mutant.intended}"
