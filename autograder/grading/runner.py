@@ -7,7 +7,8 @@ import os
 import shutil
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Mapping
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from autograder.grading.training import SubmissionTrainer
 from autograder.grading.worker_run import PartRun, default_limits, run_part
 from autograder.sandbox import Limits
 from autograder.training.lab_modules import load_lab_modules
+from autograder.training.pipeline import RUN_NAMES
 
 
 # Part workers run at once per submission: two on a 2-core machine, at most four.
@@ -41,6 +43,26 @@ def content_hash(folder: Path, modules: list[str]) -> str:
         digest.update(name.encode() + b"\0")
         digest.update(path.read_bytes() if path.is_file() else b"<missing>")
     return digest.hexdigest()[:16]
+
+
+def _curve_order(curve) -> int:
+    return RUN_NAMES.index(curve.name) if curve.name in RUN_NAMES else len(RUN_NAMES)
+
+
+class PartRuns(Mapping):
+    """The parts' sandbox runs, each available once its worker is done (reading one waits for it)."""
+
+    def __init__(self, futures: dict[str, Future]) -> None:
+        self._futures = futures
+
+    def __getitem__(self, part: str) -> PartRun:
+        return self._futures[part].result()
+
+    def __iter__(self):
+        return iter(self._futures)
+
+    def __len__(self) -> int:
+        return len(self._futures)
 
 
 class Thresholds(dict):
@@ -132,36 +154,47 @@ class Grader:
                 )
 
             # Parts are independent sandboxed processes: run a few at once (most of a worker's
-            # time is starting Python and importing Keras).
+            # time is starting Python and importing Keras). A part's checks start as soon as its
+            # worker is done, while the other workers still run: its training fills the cores
+            # the workers leave idle. Every check seeds before it loads or trains, so the order in
+            # which parts finish changes no score.
             with ThreadPoolExecutor(max(1, min(PARALLEL_PARTS, len(parts)))) as pool:
-                runs = dict(zip(parts, pool.map(sandboxed, parts)))
-            shared = {"reference": self.reference, "settings": self.inputs.settings, "thresholds": self.thresholds}
-            trainer = SubmissionTrainer(profile, self.ctx.split_loader(profile), self.hidden_labels)
-            data = SubmissionData(runs, shared, trainer)
-            notes = [f"Thresholds of profile {self.profile_name!r}: {self.thresholds.problem}."] if self.thresholds.problem else []
-            if "feature_extraction" in runs and "linear_classifier" in self.probes.get("feature_extraction", ()) and not self.public:
-                note = self._own_base_features(data, Path(submission), Path(work), limits)
-                if note:
-                    notes.append(note)
-            results = []
-            for part in parts:
-                part_checks = [c for c in self.checks if c.meta.part == part]
-                part_result = PartResult(part, config.parts[part].title, round(config.parts[part].points, 4), [], runs[part].sandbox)
-                for check in part_checks:
-                    if self.console is not None:
-                        self.console.log(f"{Path(submission).name}: {check.meta.name}")
-                    part_result.checks.extend(run_lab_check(check, data))
-                results.append(part_result)
+                futures = {part: pool.submit(sandboxed, part) for part in parts}
+                runs = PartRuns(futures)
+                shared = {"reference": self.reference, "settings": self.inputs.settings, "thresholds": self.thresholds}
+                trainer = SubmissionTrainer(profile, self.ctx.split_loader(profile), self.hidden_labels)
+                data = SubmissionData(runs, shared, trainer)
+                notes = [f"Thresholds of profile {self.profile_name!r}: {self.thresholds.problem}."] if self.thresholds.problem else []
+                graded: dict[str, PartResult] = {}
+                finished = {future: part for part, future in futures.items()}
+                for future in as_completed(finished):
+                    part = finished[future]
+                    if part == "feature_extraction" and "linear_classifier" in self.probes.get(part, ()) and not self.public:
+                        note = self._own_base_features(data, Path(submission), Path(work), limits)
+                        if note:
+                            notes.append(note)
+                    graded[part] = self._grade_part(part, future.result(), data, Path(submission).name)
+            results = [graded[part] for part in parts]
         return SubmissionResult(
             submission=Path(submission).name,
             content_hash=content_hash(Path(submission), modules),
             profile=self.profile_name,
             settings_digest=self.settings_digest,
             parts=results,
-            curves=data.curves,
+            curves=sorted(data.curves, key=_curve_order),  # the lab's order, whichever part finished first
             execution_time=time.perf_counter() - start,
             notes=notes,
         )
+
+    def _grade_part(self, part: str, run: PartRun, data: SubmissionData, name: str) -> PartResult:
+        """Run the part's checks on its data (and train its models)."""
+        settings = self.ctx.config.parts[part]
+        result = PartResult(part, settings.title, round(settings.points, 4), [], run.sandbox)
+        for check in (c for c in self.checks if c.meta.part == part):
+            if self.console is not None:
+                self.console.log(f"{name}: {check.meta.name}")
+            result.checks.extend(run_lab_check(check, data))
+        return result
 
     def _own_base_features(self, data: SubmissionData, submission: Path, work: Path, limits: Limits) -> str | None:
         """Fit the linear classifier again on the student's own base when it is not the reference's.
