@@ -72,9 +72,10 @@ def reference(
     verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="Show Keras epoch logs.")] = 0,
 ) -> None:
     """Train the reference solution under a profile and print its accuracy on the hidden split."""
+    ctx = _context(config, data_dir, weights_dir, cache_dir)
+    ctx.profile(profile)  # an unknown profile fails at once, before Keras loads
     from autograder import reference as stage  # noqa: PLC0415
 
-    ctx = _context(config, data_dir, weights_dir, cache_dir)
     stage.main(ctx, profile, tuple(only) if only else None, console=console, verbose=verbose)
 
 
@@ -92,6 +93,9 @@ def grade(
     cache_dir: CacheOpt = None,
 ) -> None:
     """Grade submissions in the sandbox; write results.json, feedback and a gradebook."""
+    from autograder.grading.submissions import require_existing  # noqa: PLC0415
+
+    require_existing(submissions)  # a typo fails at once, before Keras loads
     from autograder.grading.batch import BatchOptions, files_for, run_batch  # noqa: PLC0415
     from autograder.reports.summary import results_as_json, scores_table  # noqa: PLC0415
 
@@ -142,9 +146,10 @@ def calibrate(
     cache_dir: CacheOpt = None,
 ) -> None:
     """Train the reference over seeds and write the profile's accuracy thresholds."""
+    ctx = _context(config, data_dir, weights_dir, cache_dir)
+    ctx.profile(profile)  # an unknown profile fails at once, before Keras loads
     from autograder import calibration as stage  # noqa: PLC0415
 
-    ctx = _context(config, data_dir, weights_dir, cache_dir)
     calibration, fresh_runs = stage.main(ctx, profile, seeds=seeds, fresh=fresh, console=console)
     failures = [
         f"{name}: {value:.3f} < {calibration.thresholds[name].threshold:.3f}"
@@ -239,7 +244,7 @@ def main() -> None:
     """Entry point: turn expected errors into one clear line and exit code 2."""
     from autograder.bases import WeightsNotFoundError  # noqa: PLC0415
     from autograder.data import DataNotFoundError  # noqa: PLC0415
-    from autograder.grading.public import SnapshotError  # noqa: PLC0415
+    from autograder.grading.errors import SnapshotError  # noqa: PLC0415
     from autograder.grading.submissions import SubmissionError  # noqa: PLC0415
     from autograder.release import ReleaseError  # noqa: PLC0415
 

@@ -42,3 +42,23 @@ def test_unknown_profile_is_one_clear_line(tmp_path):
     )
     assert run.returncode == 2
     assert "Received: profile='fast'" in run.stderr
+
+
+LOADS_KERAS = """
+import sys
+from autograder import cli
+sys.argv = ["course", *sys.argv[1:]]
+try:
+    cli.main()
+except SystemExit:
+    pass
+print("KERAS LOADED" if "keras" in sys.modules else "KERAS NOT LOADED", file=sys.stderr)
+"""
+
+
+def test_help_and_input_mistakes_answer_before_keras_loads(tmp_path):
+    """`--help`, a missing submission and an unknown profile are answered without importing Keras
+    (seconds of start-up for a typo)."""
+    for args in (["--help"], ["grade", str(tmp_path / "nowhere")], ["calibrate", "--profile", "fast"], ["reference", "--profile", "fast"]):
+        run = subprocess.run([sys.executable, "-c", LOADS_KERAS, *args], capture_output=True, text=True, check=False)
+        assert "KERAS NOT LOADED" in run.stderr, (args, run.stderr[-2000:])

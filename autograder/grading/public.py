@@ -26,6 +26,7 @@ from autograder.checks.result import CheckFailure
 from autograder.checks.trainability import LayerTrainability, describe_trainability
 from autograder.config import CourseConfig, Profile
 from autograder.context import CourseContext
+from autograder.grading.errors import SnapshotError
 from autograder.grading.inputs import (
     INPUTS_VERSION,
     PROBE_IMAGES,
@@ -46,10 +47,6 @@ SNAPSHOT_SETTINGS = (
     "tta_resize_to", "transfer_dropout", "fine_tune_at", "augmentation_size",
 )
 ROW_FIELDS = ("path", "kind", "trainable", "trainable_params", "non_trainable_params", "container")
-
-
-class SnapshotError(ValueError):
-    """The reference snapshot is missing, malformed or made for other settings (the message says which)."""
 
 
 # -- inputs made by grader code ---------------------------------------------------------------

@@ -62,6 +62,13 @@ def safe_extract(archive: Path, target: Path) -> Path:
     return target
 
 
+def require_existing(paths: list[Path]) -> None:
+    """Raise SubmissionError for the first path that does not exist (before any slow work)."""
+    for path in paths:
+        if not Path(path).exists():
+            raise SubmissionError(f"Expected a submission folder or .zip. Received: {path} (no such file)")
+
+
 def discover(paths: list[Path], modules: tuple[str, ...], scratch: Path) -> list[Submission]:
     """Expand the given paths into submissions, in a stable order.
 
@@ -71,11 +78,10 @@ def discover(paths: list[Path], modules: tuple[str, ...], scratch: Path) -> list
     Raises:
         SubmissionError: a path that does not exist or holds no submission.
     """
+    require_existing(paths)
     found: list[Submission] = []
     for path in paths:
         path = Path(path)
-        if not path.exists():
-            raise SubmissionError(f"Expected a submission folder or .zip. Received: {path} (no such file)")
         if path.is_file():
             if path.suffix.lower() != ".zip":
                 raise SubmissionError(f"Expected a folder or a .zip. Received: {path}")
