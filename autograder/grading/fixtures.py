@@ -9,7 +9,7 @@ stub), so every check says which function let it down.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -104,7 +104,7 @@ def needed_probes(checks) -> dict[str, tuple[str, ...]]:
 class SubmissionData:
     """Resolves fixture names for one submission, caching each value (or its failure)."""
 
-    def __init__(self, runs: dict[str, PartRun], shared: dict[str, object], trainer) -> None:
+    def __init__(self, runs: Mapping[str, PartRun], shared: dict[str, object], trainer) -> None:
         self.runs = runs
         self.shared = shared
         self.trainer = trainer

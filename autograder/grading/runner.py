@@ -97,7 +97,6 @@ class Grader:
 
     def __post_init__(self) -> None:
         self.checks = collect_checks(self.checks_dir, self.ctx.config)
-        self.probes = needed_probes(self.checks)
         if self.public:
             self.inputs = prepare_public_inputs(self.ctx, self.profile_name, console=self.console)
             self.reference = SnapshotReference.read(self.checks_dir / SNAPSHOT, self.profile_name, self.inputs)
@@ -109,6 +108,11 @@ class Grader:
             self.thresholds = self._thresholds()
         with np.load(self.inputs.hidden / "labels.npz", allow_pickle=False) as labels:
             self.hidden_labels = labels["test"]
+
+    @property
+    def probes(self) -> dict[str, tuple[str, ...]]:
+        """part -> the probes its workers run: only those whose data the checks ask for."""
+        return needed_probes(self.checks)
 
     def _thresholds(self) -> Thresholds:
         from autograder.calibration import Calibration, calibration_path, profile_digest  # noqa: PLC0415
@@ -142,6 +146,7 @@ class Grader:
         config, profile = self.ctx.config, self.inputs.profile
         modules = [config.parts[p].module for p in PART_NAMES]
         limits = self.limits or default_limits(profile.worker_seconds, profile.worker_memory_gb)
+        probes = self.probes
         with tempfile.TemporaryDirectory(prefix="course-grade-") as work:
             hidden = self.hidden_paths()
 
@@ -150,7 +155,7 @@ class Grader:
                     self.console.log(f"{Path(submission).name}: running {part} in the sandbox")
                 return run_part(
                     part, Path(submission), config.parts[part].module, self.inputs, Path(work),
-                    hidden, limits, self.isolation_level, probes=self.probes.get(part, ()),
+                    hidden, limits, self.isolation_level, probes=probes.get(part, ()),
                 )
 
             # Parts are independent sandboxed processes: run a few at once (most of a worker's
@@ -169,7 +174,7 @@ class Grader:
                 finished = {future: part for part, future in futures.items()}
                 for future in as_completed(finished):
                     part = finished[future]
-                    if part == "feature_extraction" and "linear_classifier" in self.probes.get(part, ()) and not self.public:
+                    if part == "feature_extraction" and "linear_classifier" in probes.get(part, ()) and not self.public:
                         note = self._own_base_features(data, Path(submission), Path(work), limits)
                         if note:
                             notes.append(note)

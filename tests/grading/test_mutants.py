@@ -96,12 +96,9 @@ def test_each_mutation_applies_to_the_reference(mutant, ctx):
 
 
 def without_checks(grader, prefixes: tuple[str, ...]):
-    """A copy of `grader` that skips the checks named by `prefixes` (and the probes only they need)."""
-    from autograder.grading.fixtures import needed_probes
-
+    """A copy of `grader` that skips the checks named by `prefixes` (its probes follow its checks)."""
     trimmed = copy.copy(grader)
     trimmed.checks = [c for c in grader.checks if not c.meta.name.startswith(prefixes)]
-    trimmed.probes = needed_probes(trimmed.checks)
     return trimmed
 
 
