@@ -26,6 +26,9 @@ from autograder.reports.atomic import atomic_write_text
 def _zero(path: Path, message: str, started: float) -> None:
     import json  # noqa: PLC0415
 
+    from autograder.reports.feedback import student_text  # noqa: PLC0415
+
+    message = student_text(message)  # it can name the submission's files: students read it
     data = {
         "score": 0.0,
         "execution_time": round(time.perf_counter() - started, 1),

@@ -134,15 +134,20 @@ def grade_notebook(profile: str, notebook: str | os.PathLike | None = None, bund
 
 
 def part_report(part: PartResult) -> str:
-    """The part's checks as text; hidden checks show their name and score, not their message."""
+    """The part's checks as text; hidden checks show their name and score, not their message.
+
+    Messages are `student_text`: capped, the student's own error only (see `reports.feedback`).
+    """
+    from autograder.reports.feedback import student_text  # noqa: PLC0415
+
     lines = [f"{part.title}: {part.score:g} / {part.max_score:g} points"]
     if part.sandbox is not None and part.sandbox.outcome != "ok":
-        lines.append(f"  Your code did not finish normally: {part.sandbox.outcome}. {part.sandbox.message}".rstrip())
+        lines.append(f"  Your code did not finish normally: {part.sandbox.outcome}. {student_text(part.sandbox.message)}".rstrip())
     for check in part.checks:
         mark = "✓" if check.ok else ("~" if check.score > 0 else "✗")
         line = f"  {mark} {check.score:g} / {check.max_score:g}  {check.name}"
         if check.visibility == "visible" and check.message and not check.ok:
-            line += f": {check.message}"
+            line += f": {student_text(check.message)}"
         lines.append(line)
     return "\n".join(lines)
 

@@ -12,6 +12,13 @@ moved or zipped whole.
 Checks whose visibility is "hidden" (by default) show only their name and score: their message
 could reveal the hidden test.
 
+Student-controlled text is a narrow channel: a failed check's message can carry the student's
+exception text, which a submission could fill with whatever it read. Every student-facing output
+(this file, Gradescope's `results.json`, the notebook exports' reports) shows it through
+`student_text`: the message's first line and the student's own frames (`scratch.py, line 12, in
+build_scratch_cnn`), never the grader's paths or frames, capped at `STUDENT_TEXT_LIMIT`
+characters. `student_view` applies it to a whole result.
+
 Example:
     >>> write_feedback(result, "out/feedback/alice")  # doctest: +SKIP
     PosixPath('out/feedback/alice/feedback.md')
@@ -19,6 +26,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 from collections.abc import Collection
@@ -33,6 +41,69 @@ FEEDBACK_FILE = "feedback.md"
 HIDDEN_NOTE = "*Hidden check: details are not shown.*"
 # Markdown specials, and "_" except inside a word ("max_score" stays readable, "__init__" is escaped).
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*\[\]<>|]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9]))")
+
+
+# The most characters of student-controlled text any student-facing output carries per message.
+STUDENT_TEXT_LIMIT = 300
+NAME_LIMIT = 80
+_FRAME = re.compile(r'^\s*File "(?P<path>[^"]*)", line (?P<line>\d+), in (?P<func>\S+)')
+# An absolute path (the grader's scratch folders, site-packages): only its last component is shown.
+_PATH = re.compile(r"(?:/[^/\s\"'(),:;]+){2,}/?")
+_RAISED = re.compile(r"^[A-Za-z_][\w.]*(: .*)?$")
+_GRADER_FILES = re.compile(r"(/autograder/|/site-packages/|/dist-packages/|/lib/python\d|^<)")
+
+
+def _cap(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def student_text(message: str, limit: int = STUDENT_TEXT_LIMIT) -> str:
+    """What a student may read of a message that can hold their code's text.
+
+    Keeps the message's lines up to any traceback (the grader's sentence with the exception type
+    and message) and, from the traceback, only the last frame in the student's own files (as
+    `file.py, line N, in f`); the grader's frames, code lines and absolute paths are dropped.
+    At most `limit` characters.
+    """
+    kept, frames, raised, in_traceback = [], [], None, False
+    for line in str(message).splitlines():
+        frame = _FRAME.match(line)
+        if frame or line.strip() in ("Traceback (most recent call last):", "[...]"):
+            in_traceback = True
+        if frame and not _GRADER_FILES.search(frame["path"]):
+            frames.append(f"{frame['path'].rsplit('/', 1)[-1]}, line {frame['line']}, in {frame['func']}")
+        elif not in_traceback and line.strip():
+            kept.append(line.rstrip())
+        elif in_traceback and _RAISED.match(line):
+            raised = line.rstrip()  # the exception line that ends a whole traceback
+    if raised and raised.split(":", 1)[0] not in "\n".join(kept):
+        kept.append(raised)
+    head = _PATH.sub(lambda m: m.group(0).rstrip("/").rsplit("/", 1)[-1], "\n".join(kept))
+    if frames:
+        where = f" (at {frames[-1]})"
+        return _cap(_cap(head, max(0, limit - len(where))) + where, limit)
+    return _cap(head, limit)
+
+
+def student_view(result: SubmissionResult) -> SubmissionResult:
+    """A copy of `result` whose every check message, worker message and note is `student_text`.
+
+    The worker's output tail (the student's stderr) is dropped. Hidden checks keep their capped
+    message: Gradescope shows hidden tests to the course staff only, and `feedback.md` withholds it.
+    """
+    parts = []
+    for part in result.parts:
+        sandbox = part.sandbox
+        if sandbox is not None:
+            sandbox = dataclasses.replace(sandbox, message=student_text(sandbox.message), output_tail="")
+        checks = [dataclasses.replace(check, message=student_text(check.message)) for check in part.checks]
+        parts.append(dataclasses.replace(part, checks=checks, sandbox=sandbox))
+    return dataclasses.replace(
+        result,
+        submission=_cap(result.submission, NAME_LIMIT),
+        parts=parts,
+        notes=[student_text(note) for note in result.notes],
+    )
 
 
 def _points(value: float) -> str:
@@ -120,6 +191,7 @@ def feedback_markdown(
         hidden_visibilities: visibilities whose check messages are withheld.
     """
     folder = Path(folder)
+    result = student_view(result)
     lines = [
         f"# Feedback for {_escape(result.submission)}",
         "",

@@ -30,6 +30,7 @@ from typing import Any
 from autograder.checks.result import VISIBILITIES
 from autograder.grading.result import SubmissionResult
 from autograder.reports.atomic import atomic_write_text
+from autograder.reports.feedback import student_view
 
 SPEC_URL = "https://gradescope-autograders.readthedocs.io/en/latest/specs/"
 FORMATS = ("text", "simple_format", "html", "md", "ansi")
@@ -163,6 +164,9 @@ def validate_results_json(data: Any) -> list[str]:
 def write_results_json(result: SubmissionResult, path: str | os.PathLike) -> Path:
     """Write the submission's Gradescope `results.json` to `path`, atomically.
 
+    Students read it: every message in it is `student_text` (see `feedback.student_view`), at
+    most a few hundred characters of the student's own error, without the grader's paths.
+
     Args:
         result: what grading concluded about one submission.
         path: where to write, e.g. `/autograder/results/results.json` on Gradescope.
@@ -174,7 +178,7 @@ def write_results_json(result: SubmissionResult, path: str | os.PathLike) -> Pat
         ValueError: when `result.to_gradescope()` does not follow Gradescope's format (a bug
             in the grader, reported before Gradescope silently drops the bad part).
     """
-    data = result.to_gradescope()
+    data = student_view(result).to_gradescope()
     problems = validate_results_json(data)
     if problems:
         raise ValueError(

@@ -145,7 +145,7 @@ def test_write_replaces_atomically(tmp_path, result, monkeypatch):
 def test_write_refuses_invalid_output(tmp_path, result, monkeypatch):
     bad = result.to_gradescope()
     bad["tests"][0].pop("name")
-    monkeypatch.setattr(result, "to_gradescope", lambda: bad)
+    monkeypatch.setattr(type(result), "to_gradescope", lambda self: bad)
     with pytest.raises(ValueError, match=r"Expected results.json for 'alice' to follow Gradescope's format") as error:
         write_results_json(result, tmp_path / "results.json")
     assert "results.tests[0]: Expected a name" in str(error.value)
