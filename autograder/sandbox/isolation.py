@@ -1,12 +1,28 @@
 """Which isolation this machine offers, probed once per process, and the strongest one chosen.
 
-- `bwrap`: bubblewrap is installed and works here. As root it runs privileged and the code
-  runs under a user id of its own (chosen per run, owning nothing on the host); otherwise a
-  user namespace maps the caller to `nobody`.
+What each level guarantees (every run's `IsolationReport` names its level, who the code ran
+as, what enforced its limits, and a warning for anything weaker than the best):
+
+- `bwrap`: bubblewrap is installed and works here. The code sees only the system, its Python,
+  its inputs (read-only) and its output folder; hidden paths are covered; no network; own
+  PID, IPC and UTS namespaces. As root bubblewrap runs privileged and the code runs under a
+  user id of its own (chosen per run, owning nothing on the host); otherwise a user
+  namespace maps the caller to `nobody` (with `--disable-userns`).
 - `namespaces`: no bubblewrap, but the grader is root on Linux: the launcher unshares mount,
-  network, PID, IPC and UTS namespaces itself, builds the same view and chroots into it.
-- `plain`: anything else (a student's laptop): a subprocess with resource limits. It cannot
-  hide files or block the network, and says so.
+  network, PID, IPC and UTS namespaces itself, builds the same view and chroots into it; the
+  code runs under a user id of its own.
+- `plain`: anything else (a container without user namespaces, a student's laptop): a
+  subprocess with resource limits. It cannot hide files readable by the code's user or block
+  the network, and says so. As root the code still runs under a user id of its own (never
+  as root): root-only files (mode 0600/0700) stay unreadable, it cannot write the grader's
+  files, and `RLIMIT_NPROC` binds. That user must be able to read the program and its Python.
+
+At every level on Linux (x86_64, aarch64): `PR_SET_NO_NEW_PRIVS` and a seccomp filter
+(`seccomp.py`) deny new namespaces (user namespaces included, also for a root grader), mounts,
+ptrace and the other dangerous system calls. Limits bind through the run's own cgroup where
+the machine offers one (`limits` = "cgroup v2" / "cgroup v1": memory with tmpfs, shared memory
+and memfd counted, `pids.max`, a CPU quota), else through rlimits and a polling watchdog
+(`limits` = "watchdog", with a warning: no CPU quota, memory checked between polls).
 """
 
 from __future__ import annotations
@@ -33,12 +49,21 @@ PLAIN_WARNING = (
     "(`apt-get install bubblewrap`) or as root on Linux."
 )
 NAMESPACES_WARNING = (
-    "bubblewrap is not installed; isolated with unshare(2) namespaces and a chroot instead "
-    "(no seccomp filter). Install bubblewrap for the strongest isolation."
+    "bubblewrap is not installed; isolated with unshare(2) namespaces and a chroot instead. "
+    "Install bubblewrap for the strongest isolation."
 )
-ROOT_PLAIN_WARNING = (
-    "The plain level is running as root: RLIMIT_NPROC does not bind root, so only the memory "
-    "watchdog stands between a fork bomb and this machine."
+PLAIN_ROOT_WARNING = (
+    "Weak isolation: bubblewrap and namespaces are not available here, so the code ran as a plain "
+    "subprocess, under an unprivileged user id of its own (never root) with resource limits. It "
+    "cannot read root-only files or write the grader's, but it could read any file readable by all "
+    "users and use the network. Grade with bubblewrap installed for hidden paths and no network."
+)
+WATCHDOG_WARNING = (
+    "Limits not enforced by the kernel: no cgroup could be made for this run ({reason}). A "
+    "watchdog polling every {poll:g} s enforced the memory limit (resident memory plus memfds and "
+    "the private /tmp and /dev/shm), so a burst between two polls can pass it; processes were "
+    "limited by RLIMIT_NPROC only, and there was no CPU quota. Run as root, or delegate a cgroup "
+    "subtree to the grader (COURSE_SANDBOX_CGROUP), for limits that bind."
 )
 USERNS_WARNING = (
     "Not root: the code ran as `nobody` in a user namespace that maps to your own user; files "
@@ -128,13 +153,62 @@ def allocate_run_uid() -> int:
             return uid
 
 
-def report_for(level: IsolationLevel, uid: int | None) -> IsolationReport:
-    """The `IsolationReport` a run at `level` carries."""
+def reachable_by_others(path: str | os.PathLike) -> bool:
+    """True when a user with no relation to the owners (a run's own user id) can execute
+    `path` (after links) and pass through every folder above it: what the plain level as root
+    needs of the program it runs and of its Python installation."""
+    real = os.path.realpath(path)
+    try:
+        if not os.stat(real).st_mode & 0o001:
+            return False
+        parent = os.path.dirname(real)
+        while True:
+            if not os.stat(parent).st_mode & 0o001:
+                return False
+            if parent == os.path.dirname(parent):
+                return True
+            parent = os.path.dirname(parent)
+    except OSError:
+        return False
+
+
+def report_for(
+    level: IsolationLevel,
+    uid: int | None,
+    *,
+    limits: str = "watchdog",
+    no_cgroup_reason: str = "",
+    syscall_filter: bool = False,
+    poll_interval_s: float = 0.1,
+) -> IsolationReport:
+    """The `IsolationReport` a run at `level` carries.
+
+    Args:
+        level: The level used.
+        uid: The run's own user id, or None.
+        limits: What enforced the limits: "cgroup v2", "cgroup v1" or "watchdog".
+        no_cgroup_reason: Why there was no cgroup (for the watchdog's warning).
+        syscall_filter: Whether the seccomp filter was installed.
+        poll_interval_s: The watchdog's polling interval.
+    """
     if level is IsolationLevel.PLAIN:
-        caveats = (PLAIN_WARNING, ROOT_PLAIN_WARNING) if os.geteuid() == 0 else (PLAIN_WARNING,)
-        return IsolationReport(level, None, hides_paths=False, blocks_network=False, warnings=caveats)
-    if level is IsolationLevel.NAMESPACES:
-        caveats = (NAMESPACES_WARNING,)
+        caveats: tuple[str, ...] = (PLAIN_ROOT_WARNING,) if uid is not None else (PLAIN_WARNING,)
+        hides = blocks = False
     else:
-        caveats = (USERNS_WARNING,) if uid is None else ()
-    return IsolationReport(level, uid, hides_paths=True, blocks_network=True, warnings=caveats)
+        if level is IsolationLevel.NAMESPACES:
+            caveats = (NAMESPACES_WARNING,)
+        else:
+            caveats = (USERNS_WARNING,) if uid is None else ()
+        hides = blocks = True
+    if limits == "watchdog":
+        reason = no_cgroup_reason or "none available"
+        caveats += (WATCHDOG_WARNING.format(reason=reason, poll=poll_interval_s),)
+    return IsolationReport(
+        level,
+        uid,
+        hides_paths=hides,
+        blocks_network=blocks,
+        warnings=caveats,
+        limits=limits,
+        syscall_filter=syscall_filter,
+    )

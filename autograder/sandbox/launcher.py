@@ -7,7 +7,9 @@ visible. It takes one JSON argument (see `runner.py`) and:
 1. (`namespaces` only) unshares mount, network, IPC, UTS and PID namespaces; its first child,
    the new namespace's init, builds the planned view with mount(2) and chroots into it;
 2. forks; the child sets the resource limits, drops to the run's own user id when it has
-   one, forbids gaining privileges (`PR_SET_NO_NEW_PRIVS`) and execs the code;
+   one, forbids gaining privileges (`PR_SET_NO_NEW_PRIVS`), installs the seccomp filter the
+   runner built (`seccomp.py`: no namespaces, mounts, ptrace, keyrings, bpf, ...) and execs
+   the code;
 3. the parent waits, kills what the code left running, and writes one JSON line to the
    status pipe: the code's raw wait status, its peak memory and the strays it killed.
 
@@ -25,7 +27,8 @@ CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
 CLONE_NEWPID, CLONE_NEWNET = 0x20000000, 0x40000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
-PR_SET_PDEATHSIG, PR_SET_CHILD_SUBREAPER, PR_SET_NO_NEW_PRIVS = 1, 36, 38
+PR_SET_PDEATHSIG, PR_SET_SECCOMP, PR_SET_CHILD_SUBREAPER, PR_SET_NO_NEW_PRIVS = 1, 22, 36, 38
+SECCOMP_MODE_FILTER = 2
 DEVICES = ("null", "zero", "full", "random", "urandom", "tty")
 
 _libc = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
@@ -44,6 +47,19 @@ def _mount(source, target, fstype=None, flags=0, data=None):
 
 def _prctl(option, value):
     _check(_libc.prctl(option, ctypes.c_ulong(value), 0, 0, 0), f"prctl {option}")
+
+
+class _SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+
+def install_seccomp(program_hex):
+    """Install the packed classic-BPF seccomp filter (hex) on this thread; exec keeps it."""
+    program = bytes.fromhex(program_hex)
+    buffer = ctypes.create_string_buffer(program, len(program))
+    fprog = _SockFprog(len(program) // 8, ctypes.cast(buffer, ctypes.c_void_p))
+    rc = _libc.prctl(PR_SET_SECCOMP, ctypes.c_ulong(SECCOMP_MODE_FILTER), ctypes.byref(fprog), 0, 0)
+    _check(rc, "seccomp filter")
 
 
 def _mountpoint(path, like_dir):
@@ -121,6 +137,8 @@ def become_code(spec):
     if _libc is not None:
         _prctl(PR_SET_NO_NEW_PRIVS, 1)
         _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # after setuid, which clears it
+        if spec.get("seccomp"):
+            install_seccomp(spec["seccomp"])
     for sig in (signal.SIGPIPE, signal.SIGXFSZ):  # Python ignores these; exec would keep that
         signal.signal(sig, signal.SIG_DFL)
     os.set_inheritable(spec["status_fd"], False)

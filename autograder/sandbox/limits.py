@@ -25,8 +25,14 @@ class Limits:
 
     Memory is enforced twice: `RLIMIT_DATA` caps each process's private writable memory (so a
     single huge allocation fails at once, yet TensorFlow's large *virtual* reservations still
-    work, unlike with `RLIMIT_AS`), and a watchdog kills the whole process tree when the sum of
-    its resident memory exceeds `memory_bytes`.
+    work, unlike with `RLIMIT_AS`), and the whole run is held to `memory_bytes`: by the run's
+    own cgroup where the machine offers one (the kernel counts tmpfs, `/dev/shm`, memfd and
+    other shared memory too; see `cgroups.py`), else by a watchdog that adds the run's
+    resident memory, its memfds and its private tmpfs folders.
+
+    Processes and CPU bind the same way: `max_processes` is the cgroup's `pids.max` (and
+    `RLIMIT_NPROC` of the run's user), `cpu_cores` its CFS quota. Without a cgroup there is
+    no CPU quota, only `cpu_time_s`.
 
     Example:
         >>> Limits(wall_time_s=30, memory_bytes=2 * GIB).max_processes
@@ -45,6 +51,9 @@ class Limits:
         output_head_bytes: Bytes kept from the start of stdout and of stderr.
         output_tail_bytes: Bytes kept from the end of stdout and of stderr.
         poll_interval_s: How often the watchdog measures memory and the output folder.
+        cpu_cores: The CPU bandwidth of the whole run, in cores (a cgroup CFS quota: 1.5 =
+            150 ms of CPU time per 100 ms); None for no quota. Enforced only where the run
+            has a cgroup (`SandboxResult.isolation.limits`).
     """
 
     wall_time_s: float = 60.0
@@ -58,11 +67,13 @@ class Limits:
     output_head_bytes: int = 64 * KIB
     output_tail_bytes: int = 64 * KIB
     poll_interval_s: float = 0.1
+    cpu_cores: float | None = 2.0
 
     def __post_init__(self) -> None:
         _check_positive("wall_time_s", self.wall_time_s)
         _check_positive("cpu_time_s", self.cpu_time_s, optional=True)
         _check_positive("poll_interval_s", self.poll_interval_s)
+        _check_positive("cpu_cores", self.cpu_cores, optional=True)
         for name in (
             "memory_bytes",
             "max_processes",

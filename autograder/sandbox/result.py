@@ -21,7 +21,8 @@ class Outcome(str, enum.Enum):
     CPU_TIME = "cpu_time"
     """Stopped by the kernel at the CPU-time limit (`SIGXCPU`)."""
     MEMORY = "memory"
-    """Killed by the memory watchdog, or failed with `MemoryError` at the memory limit."""
+    """Stopped at the memory limit: the kernel's OOM killer in the run's cgroup, the memory
+    watchdog, or a `MemoryError` at the per-process limit."""
     OUT_DIR_FULL = "out_dir_full"
     """Killed by the sandbox because `writable_out` grew beyond its limit."""
     SANDBOX_ERROR = "sandbox_error"
@@ -53,7 +54,13 @@ class IsolationReport:
         uid: The user id the code ran as on the host (None: the caller's own).
         hides_paths: Whether hidden paths were unreadable to the code.
         blocks_network: Whether the code had no network.
-        warnings: Plain-language caveats (a weak level always has one).
+        warnings: Plain-language caveats (a weak level always has one, and so has a run
+            whose limits only the watchdog enforced).
+        limits: What enforced the run's memory, process and CPU limits: "cgroup v2" or
+            "cgroup v1" (the kernel, shared memory counted, a CPU quota) or "watchdog"
+            (rlimits and polling; no CPU quota).
+        syscall_filter: Whether the seccomp filter denied the dangerous system calls
+            (new namespaces, mount, ptrace, ...).
     """
 
     level: IsolationLevel
@@ -61,6 +68,8 @@ class IsolationReport:
     hides_paths: bool
     blocks_network: bool
     warnings: tuple[str, ...] = ()
+    limits: str = "watchdog"
+    syscall_filter: bool = False
 
     @property
     def is_strong(self) -> bool:

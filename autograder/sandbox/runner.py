@@ -1,13 +1,18 @@
 """`run_sandboxed`: run one piece of untrusted code under limits and isolation, and report.
 
 The grader calls this once per part of a submission. The code runs in a separate process
-tree in its own session; a watchdog loop enforces the wall clock, the memory of the whole
-tree and the size of the output folder, and every process of the run is killed before this
-returns, however the run ended.
+tree in its own session, inside a cgroup of its own where the machine offers one (memory with
+shared memory counted, processes, CPU: `cgroups.py`), under a seccomp filter (`seccomp.py`)
+and, when the grader is root, under a user id of its own at every level. A watchdog loop
+enforces the wall clock and the size of the output folder, reports the kernel's OOM kills as
+`Outcome.MEMORY`, and enforces the memory limit itself where there is no cgroup. Every
+process of the run is killed, and its cgroup removed, before this returns, however the run
+ended.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -20,7 +25,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder.sandbox import isolation, procs
+from autograder.sandbox import cgroups, isolation, procs, seccomp
 from autograder.sandbox.bwrap import bwrap_argv, find_bwrap, make_hidden_file
 from autograder.sandbox.capture import BoundedCapture
 from autograder.sandbox.command import PythonEntry, to_argv
@@ -28,7 +33,7 @@ from autograder.sandbox.limits import Limits
 from autograder.sandbox.outdir import prepare_out_dir, reclaim_out_dir
 from autograder.sandbox.result import IsolationLevel, Outcome, SandboxResult, describe
 from autograder.sandbox.view import build_view
-from autograder.sandbox.watchdog import Watch, watch_run
+from autograder.sandbox.watchdog import SharedMemory, Watch, oom_detail, watch_run
 
 DEFAULT_LIMITS = Limits()
 LAUNCHER_SOURCE = (Path(__file__).with_name("launcher.py")).read_text(encoding="utf-8")
@@ -49,6 +54,7 @@ class _Request:
     env: Mapping[str, str]
     devices: Sequence[Path]
     scratch: Path
+    cgroup_parent: str | os.PathLike | None = None
 
     @property
     def privileged(self) -> bool:
@@ -67,6 +73,7 @@ def run_sandboxed(
     env: Mapping[str, str] | None = None,
     isolation_level: IsolationLevel | str | None = None,
     devices: Sequence[Path] = (),
+    cgroup_parent: str | os.PathLike | None = None,
 ) -> SandboxResult:
     """Run untrusted code with limits, no network, no view of hidden paths; report how it ended.
 
@@ -96,6 +103,11 @@ def run_sandboxed(
         isolation_level: Force a level (tests do); None picks the strongest available.
         devices: Device nodes to expose beyond null/zero/random/tty, e.g. `gpu_devices()`
             for the `gpu` profile.
+        cgroup_parent: Where to make the run's cgroup (a v2 folder, or a path relative to
+            every v1 hierarchy), e.g. a subtree delegated to an unprivileged grader with
+            `cgroups.delegate_cgroup`; None reads `COURSE_SANDBOX_CGROUP`, else the
+            sandbox picks one (see `cgroups.py`). Without any, the watchdog enforces memory
+            and the result's `isolation.limits` is "watchdog".
 
     Returns:
         The `SandboxResult`: outcome, exit code or signal, duration, bounded output and the
@@ -108,20 +120,26 @@ def run_sandboxed(
     """
     argv = to_argv(command)
     level = isolation.choose_level(isolation_level)
-    privileged = level is not IsolationLevel.PLAIN and os.geteuid() == 0
-    uid = isolation.allocate_run_uid() if privileged else None  # RLIMIT_NPROC binds every uid but root
+    # A root grader never runs code as root, at any level: the code gets a user id of its own,
+    # which owns nothing on the host and which RLIMIT_NPROC binds (it binds every uid but root).
+    privileged = os.geteuid() == 0 and sys.platform.startswith("linux")
+    uid = isolation.allocate_run_uid() if privileged else None
     workdir = Path(os.path.abspath(workdir))
     if not workdir.is_dir():
         raise FileNotFoundError(f"Expected `workdir` to be an existing folder. Received: workdir={str(workdir)!r}")
     out = prepare_out_dir(writable_out, uid)
     scratch = Path(tempfile.mkdtemp(prefix="autograder-sandbox-"))
-    request = _Request(level, uid, argv, workdir, readable, out, hidden, limits, env or {}, devices, scratch)
+    request = _Request(
+        level, uid, argv, workdir, readable, out, hidden, limits, env or {}, devices, scratch, cgroup_parent
+    )
     try:
         prefix, spec = _plan(request)
         result = _execute(request, prefix, spec)
     finally:
         if uid is not None:
             reclaim_out_dir(out)
+            if level is IsolationLevel.PLAIN:
+                _remove_shared_memory_of(uid)
         shutil.rmtree(scratch, ignore_errors=True)
     return result
 
@@ -130,7 +148,7 @@ def _plan(request: _Request) -> tuple[list[str], dict]:
     """The command prefix (bwrap or nothing) and the launcher's JSON spec for one run."""
     level, limits = request.level, request.limits
     isolated = level is not IsolationLevel.PLAIN
-    tmp = "/tmp" if isolated else str(_mkdir(request.scratch / "tmp"))
+    tmp = "/tmp" if isolated else str(_mkdir(request.scratch / "tmp", request.uid))
     base_env = {
         "PATH": os.pathsep.join([str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"]),
         "HOME": tmp,
@@ -146,12 +164,13 @@ def _plan(request: _Request) -> tuple[list[str], dict]:
         "argv": request.argv,
         "env": {**base_env, **request.env},
         "cwd": str(request.workdir),
-        "rlimits": _rlimits(level, limits),
+        "rlimits": _rlimits(level, limits, request.uid),
         "uid": request.uid,
         "gid": request.uid,
         "host_pid_ns": _pid_ns(),
         "mounts": [],
         "view_root": None,
+        "seccomp": _seccomp_hex(),
     }
     if not isolated:
         return [], spec
@@ -174,29 +193,71 @@ def _plan(request: _Request) -> tuple[list[str], dict]:
     return bwrap_argv(find_bwrap() or "bwrap", view, privileged=request.privileged, hidden_file=hidden_file), spec
 
 
-def _rlimits(level: IsolationLevel, limits: Limits) -> dict[str, tuple[int, int]]:
-    """The rlimits for `level`. Plain runs share the caller's user, whose other tasks count too."""
-    if level is not IsolationLevel.PLAIN:
-        return limits.rlimits()
+def _rlimits(level: IsolationLevel, limits: Limits, uid: int | None) -> dict[str, tuple[int, int]]:
+    """The rlimits of the code.
+
+    `RLIMIT_NPROC` counts every task of the code's user. A run with a user id of its own (root
+    graders) gets `max_processes`. Code that runs as the grader's own user (the plain level
+    without root) shares the count with the grader's tasks, so it gets the grader's current
+    task count on top. So does bubblewrap's user-namespace mode on kernels before 5.14, which
+    count a user's tasks across user namespaces; since 5.14 the count inside the sandbox's
+    user namespace is its own. The pids cgroup, where there is one, binds exactly anyway.
+    """
     if not sys.platform.startswith("linux"):
         rlimits = limits.rlimits()
         rlimits.pop("RLIMIT_NPROC")  # per user there, with no way to count the user's other tasks
         return rlimits
-    if os.geteuid() == 0:
-        return limits.rlimits()  # binds nobody: root is exempt (the report says so)
-    return limits.rlimits(nproc=procs.count_user_tasks(os.getuid()) + limits.max_processes)
+    if uid is not None:
+        return limits.rlimits()
+    if level is IsolationLevel.PLAIN or not _per_userns_nproc():
+        return limits.rlimits(nproc=procs.count_user_tasks(os.getuid()) + limits.max_processes)
+    return limits.rlimits()
+
+
+@functools.lru_cache(maxsize=None)
+def _per_userns_nproc() -> bool:
+    """True when this kernel counts RLIMIT_NPROC per user namespace (Linux 5.14 and later)."""
+    try:
+        major, minor = (int(part) for part in os.uname().release.split(".")[:2])
+    except ValueError:
+        return False
+    return (major, minor) >= (5, 14)
+
+
+@functools.lru_cache(maxsize=None)
+def _seccomp_hex() -> str | None:
+    """The seccomp filter for this machine's architecture, hex-encoded for the launcher."""
+    return seccomp.build_filter().hex() if seccomp.machine() else None
 
 
 def _execute(request: _Request, prefix: list[str], spec: dict) -> SandboxResult:
     """Start the launcher, watch it, kill everything at the end, and classify how it ended."""
+    group, no_cgroup = cgroups.create_run_cgroup(request.limits, request.cgroup_parent)
+    try:
+        return _execute_in(request, prefix, spec, group, no_cgroup)
+    finally:
+        if group is not None:
+            group.remove()
+
+
+def _execute_in(
+    request: _Request, prefix: list[str], spec: dict, group: cgroups.RunCgroup | None, no_cgroup: str
+) -> SandboxResult:
     limits, uid = request.limits, request.uid
     read_fd, write_fd = os.pipe()
     spec["status_fd"] = write_fd
     launcher = [sys.executable, "-I", "-S", "-c", LAUNCHER_SOURCE, json.dumps(spec)]
+    argv = [*prefix, *launcher]
+    if group is not None:
+        argv = group.wrap(argv)
+    shared = None
+    if group is None:
+        plain_tmp = request.scratch / "tmp" if request.level is IsolationLevel.PLAIN else None
+        shared = SharedMemory(plain_tmp=plain_tmp, host_shm_uid=uid if plain_tmp is not None else None)
     started = time.monotonic()
     try:
         proc = subprocess.Popen(
-            [*prefix, *launcher],
+            argv,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -217,17 +278,27 @@ def _execute(request: _Request, prefix: list[str], spec: dict) -> SandboxResult:
     for capture in captures:
         capture.start()
     try:
-        watch = watch_run(proc, limits, request.out, uid, started)
+        watch = watch_run(proc, limits, request.out, uid, started, group=group, shared=shared)
     except BaseException:  # Ctrl-C or an error in the grader: never leave the run behind
         procs.kill_family(proc.pid, uid)
+        if group is not None:
+            group.kill_all()
         proc.wait()
         os.close(read_fd)
         raise
     strays = procs.kill_family(proc.pid, uid)
+    if group is not None:
+        strays += group.kill_all()
     duration = time.monotonic() - started
     status = _read_status(read_fd)
     stdout, stderr = (capture.result() for capture in captures)
-    outcome, exit_code, sig, detail = _classify(proc.returncode, status, watch, stderr.text, limits)
+    oom_kills = group.oom_kills() if group is not None else 0
+    outcome, exit_code, sig, detail = _classify(proc.returncode, status, watch, stderr.text, limits, oom_kills)
+    if outcome is Outcome.SANDBOX_ERROR and request.level is IsolationLevel.PLAIN and uid is not None:
+        detail += (
+            " (As root, the plain level runs the code under an unprivileged user id of its own: the "
+            "program and its Python installation must be readable by all users; or install bubblewrap.)"
+        )
     return SandboxResult(
         outcome=outcome,
         exit_code=exit_code,
@@ -239,18 +310,27 @@ def _execute(request: _Request, prefix: list[str], spec: dict) -> SandboxResult:
         peak_memory_bytes=max(watch.peak_rss, int(status.get("maxrss_kib") or 0) * 1024),
         stdout=stdout,
         stderr=stderr,
-        isolation=isolation.report_for(request.level, uid),
+        isolation=isolation.report_for(
+            request.level,
+            uid,
+            limits=group.label if group is not None else "watchdog",
+            no_cgroup_reason=no_cgroup,
+            syscall_filter=spec.get("seccomp") is not None,
+            poll_interval_s=limits.poll_interval_s,
+        ),
         stray_processes_killed=int(status.get("strays") or 0) + strays,
         message=describe(outcome, exit_code, sig, detail),
     )
 
 
 def _classify(
-    returncode: int | None, status: dict, watch: Watch, stderr: str, limits: Limits
+    returncode: int | None, status: dict, watch: Watch, stderr: str, limits: Limits, oom_kills: int = 0
 ) -> tuple[Outcome, int | None, int | None, str]:
     """(outcome, exit code, signal, detail) from the watchdog's verdict and the launcher's report."""
     if watch.killed_for is not None:
         return watch.killed_for, None, int(signal.SIGKILL), watch.detail
+    if oom_kills:
+        return Outcome.MEMORY, None, int(signal.SIGKILL), oom_detail(limits, oom_kills)
     if "error" in status:
         return Outcome.SANDBOX_ERROR, None, None, f"Launcher: {status['error']}"
     wait_status = status.get("wait_status")
@@ -294,9 +374,29 @@ def _read_status(fd: int) -> dict:
     return record
 
 
-def _mkdir(path: Path) -> Path:
+def _mkdir(path: Path, owner: int | None = None) -> Path:
     path.mkdir(mode=0o700)
+    if owner is not None:
+        os.chmod(path.parent, 0o711)  # the run's user may pass through the scratch folder, not list it
+        os.chown(path, owner, owner)
     return path
+
+
+def _remove_shared_memory_of(uid: int) -> None:
+    """Delete what a plain run under its own user id left in the host's `/dev/shm`."""
+    try:
+        entries = list(os.scandir("/dev/shm"))
+    except OSError:
+        return
+    for entry in entries:
+        try:
+            if entry.stat(follow_symlinks=False).st_uid == uid:
+                if entry.is_dir(follow_symlinks=False):
+                    shutil.rmtree(entry.path, ignore_errors=True)
+                else:
+                    os.unlink(entry.path)
+        except OSError:
+            continue
 
 
 def _pid_ns() -> int | None:

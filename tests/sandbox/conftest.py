@@ -7,6 +7,9 @@ CI: its tests then fail instead of being skipped when it is missing.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
+from pathlib import Path
 
 import pytest
 from sandbox_testing import Box
@@ -23,11 +26,29 @@ def _skip_unless_available(level: IsolationLevel) -> None:
         pytest.skip(f"isolation level `{level.value}` not available here: {reason}")
 
 
+@pytest.fixture
+def open_tmp_path(tmp_path):
+    """A fresh folder every user can pass through (pytest's own is private to root).
+
+    The plain level as root runs the code under a user id of its own, with no view of its
+    own: its workdir must be reachable by that user, as real course folders are.
+    """
+    if os.geteuid() != 0:
+        yield tmp_path
+        return
+    folder = Path(tempfile.mkdtemp(prefix="sandbox-test-"))
+    folder.chmod(0o755)
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 @pytest.fixture(params=list(IsolationLevel), ids=lambda level: level.value)
-def box(request, tmp_path) -> Box:
+def box(request, open_tmp_path) -> Box:
     """A box at each isolation level; levels this machine lacks are skipped with the reason."""
     _skip_unless_available(request.param)
-    return Box(request.param, tmp_path)
+    return Box(request.param, open_tmp_path)
 
 
 @pytest.fixture(params=[IsolationLevel.BWRAP, IsolationLevel.NAMESPACES], ids=lambda level: level.value)
@@ -38,6 +59,6 @@ def strong_box(request, tmp_path) -> Box:
 
 
 @pytest.fixture
-def plain_box(tmp_path) -> Box:
+def plain_box(open_tmp_path) -> Box:
     """A box at the weak, always-available `plain` level."""
-    return Box(IsolationLevel.PLAIN, tmp_path)
+    return Box(IsolationLevel.PLAIN, open_tmp_path)

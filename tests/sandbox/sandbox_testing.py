@@ -8,12 +8,15 @@ output folder.
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograder.sandbox import IsolationLevel, Limits, PythonEntry, SandboxResult, run_sandboxed
+from autograder.sandbox.isolation import reachable_by_others
 
 SECRET = "the-hidden-solution-4242"
+SYSTEM_PYTHON = "/usr/bin/python3"
 FAST = Limits(wall_time_s=10, memory_bytes=512 * 1024 * 1024, max_processes=64, poll_interval_s=0.05)
 
 
@@ -47,9 +50,16 @@ class Box:
             path.chmod(0o644)
 
     def run(self, code: str, limits: Limits = FAST, **kwargs) -> SandboxResult:
-        """Run `code` with the grader's Python in this box at this test's isolation level."""
+        """Run `code` with the grader's Python in this box at this test's isolation level.
+
+        The plain level as root runs the code under a user id of its own, which cannot reach a
+        Python installed under a private home (/root/.pyenv): it then gets the system Python.
+        """
+        command: PythonEntry | list[str] = PythonEntry(code=code)
+        if self.level is IsolationLevel.PLAIN and os.geteuid() == 0 and not reachable_by_others(sys.executable):
+            command = [SYSTEM_PYTHON, "-B", "-c", code]
         return run_sandboxed(
-            PythonEntry(code=code),
+            command,
             workdir=self.workdir,
             readable=[self.course],
             writable_out=self.out,
