@@ -246,6 +246,8 @@ def _v2_parent(configured: str | None) -> Path | None:
     """The v2 folder under which runs get their groups, made ready; None when v2 is not usable."""
     root = v2_root()
     if configured is not None:
+        if os.pathsep in configured:
+            return None  # one folder per v1 hierarchy
         if Path(configured).is_absolute():
             parent = Path(configured)
         elif root is not None:
@@ -271,7 +273,13 @@ def _v1_parents(configured: str | None) -> dict[str, Path] | None:
     if set(roots) != set(CONTROLLERS):
         return None
     if configured is not None and Path(configured).is_absolute():
-        return None  # an absolute parent names a v2 folder
+        # Absolute folders, one per hierarchy, joined with os.pathsep (`delegate_cgroup`'s).
+        parents = {}
+        for folder in map(Path, configured.split(os.pathsep)):
+            for name, root in roots.items():
+                if folder.is_dir() and (folder == root or root in folder.parents):
+                    parents[name] = folder
+        return parents if set(parents) == set(CONTROLLERS) else None
     if configured is None and os.geteuid() != 0:
         return None
     own = _own_paths()
@@ -376,17 +384,18 @@ def probe(parent: str | None = None) -> str:
 def delegate_cgroup(name: str, uid: int, gid: int, *, parent: str | os.PathLike | None = None) -> list[Path]:
     """Make a cgroup subtree an unprivileged grader user may make its runs' groups in (as root).
 
-    Then start the grader with `COURSE_SANDBOX_CGROUP=<returned path>` (v2) or
-    `COURSE_SANDBOX_CGROUP=<name>` (v1: the same relative path in every hierarchy).
+    Then start the grader with `COURSE_SANDBOX_CGROUP=<parent_setting(returned folders)>`.
     With v2, the kernel also requires write access to the common ancestor's `cgroup.procs`
     to move a process, so start the grader inside the delegated subtree (e.g. a systemd
-    unit with `Delegate=yes`), or move it there with `move_into`.
+    unit with `Delegate=yes`), or move it there with `move_into`. With v1, a process may move
+    itself into a group its user owns, so the grader may run anywhere.
 
     Args:
-        name: The subtree's name (relative to `parent` or to each hierarchy's root).
+        name: The subtree's name, relative to `parent`, or by default to the top of the v2
+            hierarchy, or to the caller's own cgroup in each v1 hierarchy.
         uid: The grader user's id.
         gid: The grader user's group id.
-        parent: For v2, the folder to make it in (default: the top of the hierarchy).
+        parent: For v2, the folder to make it in.
 
     Returns:
         The folders made (one for v2, one per controller for v1).
@@ -408,8 +417,9 @@ def delegate_cgroup(name: str, uid: int, gid: int, *, parent: str | os.PathLike 
         roots = v1_roots()
         if set(roots) != set(CONTROLLERS):
             raise CgroupError(0, "no cgroup hierarchy with memory, pids and cpu here")
-        for root_dir in roots.values():
-            folder = root_dir / name.lstrip("/")
+        own = _own_paths()
+        for controller, root_dir in roots.items():
+            folder = root_dir / own.get(controller, "/").lstrip("/") / name.lstrip("/")
             folder.mkdir(parents=True, exist_ok=True)
             made.append(folder)
         files = ("cgroup.procs", "tasks")
@@ -419,6 +429,25 @@ def delegate_cgroup(name: str, uid: int, gid: int, *, parent: str | os.PathLike 
             if (folder / file).exists():
                 os.chown(folder / file, uid, gid)
     return made
+
+
+def parent_setting(folders: Sequence[Path]) -> str:
+    """The `COURSE_SANDBOX_CGROUP` (or `cgroup_parent`) value naming delegated `folders`."""
+    return os.pathsep.join(str(folder) for folder in folders)
+
+
+def undelegate_cgroup(folders: Sequence[Path]) -> None:
+    """Remove delegated folders made by `delegate_cgroup` (their run groups must be gone)."""
+    for folder in folders:
+        for child in sorted((p for p in folder.glob("**/") if p != folder), key=lambda p: -len(p.parts)):
+            try:
+                child.rmdir()
+            except OSError:
+                pass
+        try:
+            folder.rmdir()
+        except OSError:
+            pass
 
 
 def move_into(folder: Path, pid: int | None = None) -> None:

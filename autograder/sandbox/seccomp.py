@@ -146,7 +146,12 @@ SYSCALLS = {
     },
 }
 _CHECKED = ("clone", "clone3", "unshare", "personality")
-DENIED = tuple(sorted(name for name in SYSCALLS["x86_64"] if name not in _CHECKED))
+
+
+def denied_syscalls(arch: str) -> tuple[str, ...]:
+    """The system calls denied outright on `arch` (the others in its table are checked by argument)."""
+    return tuple(sorted(name for name in SYSCALLS[arch] if name not in _CHECKED))
+
 
 _NR, _ARCH, _ARG0 = 0, 4, 16  # offsets in struct seccomp_data (arguments are little-endian)
 
@@ -184,7 +189,7 @@ def build_filter(arch: str | None = None) -> bytes:
     op(_LD_W_ABS, _NR)
     if arch == "x86_64":
         op(_JGE_K, X32_SYSCALL_BIT, jt="deny")
-    for name in DENIED:
+    for name in denied_syscalls(arch):
         op(_JEQ_K, table[name], jt="deny")
     op(_JEQ_K, table["clone3"], jt="enosys")
     op(_JEQ_K, table["clone"], jt="clone")

@@ -54,7 +54,7 @@ def scenario():
     if reason:
         pytest.skip(reason)
 
-    def run(level: str) -> dict:
+    def run(level: str, extra_env: dict | None = None) -> dict:
         base = tempfile.mkdtemp(prefix="autograder-unprivileged-")
         os.chmod(base, 0o755)
         os.chown(base, NOBODY, NOBODY)
@@ -74,7 +74,7 @@ def scenario():
                 capture_output=True,
                 cwd="/",
                 timeout=120,
-                env={"PATH": "/usr/bin:/bin", "HOME": base, "LANG": "C.UTF-8"},
+                env={"PATH": "/usr/bin:/bin", "HOME": base, "LANG": "C.UTF-8", **(extra_env or {})},
             )
         finally:
             shutil.rmtree(base, ignore_errors=True)
@@ -103,6 +103,23 @@ def test_unprivileged_limits_and_cleanup(scenario, level):
     assert _live_processes_of_nobody() == []
 
 
+@pytest.mark.parametrize("level", ["bwrap", "plain"])
+def test_unprivileged_shared_memory_binds_at_the_watchdog_level(scenario, level):
+    # No cgroup for `nobody`: the watchdog counts memfds and the private tmpfs, and says it is weaker.
+    results = scenario(level)
+    hog = results["shared_memory"]
+    assert hog["limits"] == "watchdog" and "Limits not enforced by the kernel" in hog["warnings"][-1]
+    assert hog["outcome"] == "memory", hog
+
+
+@pytest.mark.parametrize("level", ["bwrap", "plain"])
+def test_unprivileged_grader_threads_do_not_count_against_the_code(scenario, level):
+    # The grader holds 60 threads; the code may still start 30 under max_processes=40.
+    results = scenario(level)
+    assert results["threads"]["outcome"] == "ok", results["threads"]
+    assert results["threads"]["stdout"].strip() == "30"
+
+
 def test_unprivileged_bwrap_hides_paths(scenario):
     results = scenario("bwrap")
     hidden = results["hidden"]
@@ -114,3 +131,21 @@ def test_unprivileged_plain_is_weak_and_says_so(scenario):
     results = scenario("plain")
     assert results["hidden"]["outcome"] == "ok"  # the weak level cannot hide files...
     assert "Weak isolation" in results["hidden"]["warnings"][0]  # ...and says so
+
+
+def test_delegated_cgroup_makes_limits_bind_for_an_unprivileged_grader(scenario):
+    from autograder.sandbox import cgroups
+
+    if cgroups.probe() == "watchdog":
+        pytest.skip("no cgroup hierarchy with memory, pids and cpu that root can manage here")
+    folders = cgroups.delegate_cgroup(f"autograder-test-{os.getpid()}", NOBODY, NOBODY)
+    try:
+        results = scenario("bwrap", {cgroups.ENV_PARENT: cgroups.parent_setting(folders)})
+    finally:
+        cgroups.undelegate_cgroup(folders)
+    hog = results["shared_memory"]
+    assert hog["limits"].startswith("cgroup v"), hog
+    assert hog["outcome"] == "memory" and "OOM killer" in hog["message"], hog
+    assert results["fork_bomb"]["outcome"] == "ok" and int(results["fork_bomb"]["stdout"]) < 40
+    assert results["threads"]["outcome"] == "ok", results["threads"]
+    assert all(not folder.exists() for folder in folders)
