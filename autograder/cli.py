@@ -24,6 +24,7 @@ app = typer.Typer(
 )
 console = Console()
 err = Console(stderr=True)
+EXIT_SOME_NOT_GRADED = 3  # `course grade`: some submissions got a zero row because they could not be graded
 
 ConfigOpt = Annotated[Optional[Path], typer.Option("--config", help="course.yaml (default: found from the current folder).")]
 DataOpt = Annotated[
@@ -79,7 +80,8 @@ def reference(
     stage.main(ctx, profile, tuple(only) if only else None, console=console, verbose=verbose)
 
 
-@app.command()
+@app.command(epilog="Exit codes: 0 every submission graded; 2 nothing graded (a missing path, no grading user, unreadable inputs); "
+                    "3 some submissions could not be graded (each has a zero row naming why; a summary is printed).")
 def grade(
     submissions: Annotated[list[Path], typer.Argument(help="Submission folders or .zip files, or folders of them.")],
     profile: ProfileOpt = None,
@@ -87,12 +89,25 @@ def grade(
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Submissions graded in parallel.")] = 1,
     force: Annotated[bool, typer.Option("--force", help="Grade again even if already graded with the same content.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON instead of a table.")] = False,
+    user: Annotated[
+        Optional[str],
+        typer.Option("--user", help="Run as root: the unprivileged user that loads and trains student models (default course-grader)."),
+    ] = None,
+    grading_seconds: Annotated[
+        Optional[float], typer.Option("--grading-seconds", min=1, help="Time limit per submission (default 4 x the profile's worker_seconds).")
+    ] = None,
+    grading_memory_gb: Annotated[
+        Optional[float], typer.Option("--grading-memory-gb", min=0.1, help="Memory cap of a grading process (default 3 x worker_memory_gb).")
+    ] = None,
     config: ConfigOpt = None,
     data_dir: DataOpt = None,
     weights_dir: WeightsOpt = None,
     cache_dir: CacheOpt = None,
 ) -> None:
-    """Grade submissions in the sandbox; write results.json, feedback and a gradebook."""
+    """Grade submissions in the sandbox; write results.json, feedback and a gradebook.
+
+    Exits 3 when some submissions could not be graded (see the summary), 2 when nothing could be.
+    """
     from autograder.grading.submissions import require_existing  # noqa: PLC0415
 
     require_existing(submissions)  # a typo fails at once, before Keras loads
@@ -104,6 +119,7 @@ def grade(
     options = BatchOptions(
         profile=name, out=out.resolve(), jobs=jobs, force=force,
         config=str(ctx.config_path), data_dir=_str(data_dir), weights_dir=_str(weights_dir), cache_dir=_str(cache_dir),
+        user=user, grading_seconds=grading_seconds, grading_memory_gb=grading_memory_gb,
     )
     results = run_batch(list(submissions), options, console=err)
     if as_json:
@@ -111,6 +127,12 @@ def grade(
     else:
         console.print(scores_table(results, title=f"Scores (profile {name!r})"))
         console.print(f"Results, feedback and gradebook.csv in {options.out}")
+    if results.failures:
+        err.print(f"{len(results.failures)} of {len(results)} submission(s) could not be graded (score 0, a row each):",
+                  style="red", markup=False, highlight=False)
+        for failed, reason in sorted(results.failures.items()):
+            err.print(f"  {failed}: {reason[:1000]}", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(EXIT_SOME_NOT_GRADED)
 
 
 @app.command("check")
@@ -245,12 +267,14 @@ def main() -> None:
     from autograder.bases import WeightsNotFoundError  # noqa: PLC0415
     from autograder.data import DataNotFoundError  # noqa: PLC0415
     from autograder.grading.errors import SnapshotError  # noqa: PLC0415
+    from autograder.grading.jobs import GradingSetupError  # noqa: PLC0415
     from autograder.grading.submissions import SubmissionError  # noqa: PLC0415
     from autograder.release import ReleaseError  # noqa: PLC0415
 
+    expected = (ConfigError, DataNotFoundError, WeightsNotFoundError, ReleaseError, SubmissionError, SnapshotError, GradingSetupError, KeyError)
     try:
         app()
-    except (ConfigError, DataNotFoundError, WeightsNotFoundError, ReleaseError, SubmissionError, SnapshotError, KeyError) as exc:
+    except expected as exc:
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
         err.print(f"error: {message}", style="red", markup=False, highlight=False, soft_wrap=True)
         sys.exit(2)

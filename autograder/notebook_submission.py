@@ -95,17 +95,34 @@ def read_code_cells(path: Path) -> list[str]:
         notebook = nbformat.read(str(path), as_version=4)
     except Exception as exc:  # nbformat raises several unrelated types for unreadable files
         raise NotebookSubmissionError(f"{path}: expected a Jupyter notebook. Received: unreadable ({exc})") from None
-    return [cell.source for cell in notebook.cells if cell.cell_type == "code"]
+    sources = []
+    for index, cell in enumerate(notebook.cells):
+        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
+            continue
+        source = cell.get("source", "")
+        if isinstance(source, list) and all(isinstance(line, str) for line in source):
+            source = "".join(source)
+        if not isinstance(source, str):
+            raise NotebookSubmissionError(
+                f"{path}: expected the source of cell {index} to be text. Received: {type(source).__name__}"
+            )
+        sources.append(source)
+    return sources
 
 
-def _statements(cells: Sequence[str], graded: set[str]) -> tuple[list[Statement], list[str]]:
+def _statements(cells: Sequence[str], graded: set[str], name: str = NOTEBOOK) -> tuple[list[Statement], list[str]]:
     """Every useful top-level statement, and the raw text of broken cells that define graded functions."""
     found, broken = [], []
     for index, raw in enumerate(cells):
         source = _without_magics(raw)
         try:
             tree = ast.parse(source)
-        except SyntaxError:
+        except (RecursionError, MemoryError):
+            raise NotebookSubmissionError(
+                f"{name}: expected code cells the grader can parse. Received: code cell {index} is nested too "
+                "deeply for Python's parser"
+            ) from None
+        except (SyntaxError, ValueError):  # ValueError: a NUL byte in the source
             if any(re.search(rf"^\s*(async\s+)?def\s+{re.escape(name)}\b", raw, re.M) for name in graded):
                 broken.append(raw)
             continue
@@ -165,10 +182,11 @@ def extract_modules(notebook: Path, graded: Mapping[str, Sequence[str]]) -> dict
         Module file name -> module source text.
 
     Raises:
-        NotebookSubmissionError: the file is not a readable notebook.
+        NotebookSubmissionError: the file is not a readable notebook, a code cell's source is
+            not text, or a cell is nested too deeply for Python's parser.
     """
     cells = read_code_cells(Path(notebook))
-    statements, broken = _statements(cells, {f for names in graded.values() for f in names})
+    statements, broken = _statements(cells, {f for names in graded.values() for f in names}, str(notebook))
     out = {}
     for module, roots in graded.items():
         mine = [raw for raw in broken if any(re.search(rf"def\s+{re.escape(f)}\b", raw) for f in roots)]

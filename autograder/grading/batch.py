@@ -1,38 +1,71 @@
-"""Grade many submissions: in parallel, each written atomically as it finishes, resumable.
+"""Grade many submissions: in child processes, each written atomically as it finishes, resumable.
+
+Discovering, extracting and grading are isolated per submission: a bad zip, notebook, name or
+link, an exception while grading, or a grading child that crashes, hangs or blows its memory cap
+costs that submission only. It gets a row with score 0 and a message for the TA naming the
+cause, and the batch goes on (`BatchResults.failures` lists them; `course grade` then exits 3).
+
+The parent (this process) never loads a student's model: `jobs` grading children do
+(`autograder.grading.jobs`), as an unprivileged user when the parent is root. The parent builds
+the shared inputs first, then writes every output (results.json, feedback, grading.json, the
+gradebook) itself from the JSON a child returns.
 
 A submission already graded with the same content and settings is skipped (its stored result
-is reused) unless `force`; so a killed batch, run again, picks up where it stopped.
+is reused) unless `force`, and only when its record verifies: `grading.json` carries an HMAC,
+under a key in the grader-only file `<out>/.grader-key` (mode 0600), over the stored result and
+the SHA-256 of `results.json` and `feedback.md`. A record or report that was edited, truncated or
+written with another key is graded again, never trusted.
 """
 
 from __future__ import annotations
 
 import concurrent.futures as futures
+import hashlib
+import hmac
 import json
-import multiprocessing
 import os
+import secrets
+import stat
+import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from autograder.checks.result import CheckResult
 from autograder.config import PART_NAMES
 from autograder.context import CourseContext
-from autograder.grading.result import SubmissionResult
-from autograder.grading.runner import Grader, content_hash
+from autograder.grading.jobs import ChildFailure, ChildPool, ChildSpec, GradingSetupError, grading_user, masks_for, spec_options
+from autograder.grading.result import PartResult, SubmissionResult
 from autograder.grading.submissions import Submission, discover
-from autograder.reports.atomic import atomic_write_text
+from autograder.reports.atomic import atomic_write_bytes, atomic_write_text
 from autograder.reports.feedback import write_feedback
 from autograder.reports.gradebook import write_gradebook
 from autograder.reports.gradescope import write_results_json
 
 RECORD = "grading.json"
+KEY_FILE = ".grader-key"
+SIGNED_FILES = ("results.json", "feedback.md")
+MAX_RECORD_BYTES = 64 * 1024 * 1024
+VISIBLE_REASON = 300  # characters of a failure's reason in student-visible outputs
+TIME_FACTOR = 4  # a submission's grading limit: this many times the profile's worker_seconds
+MEMORY_FACTOR = 3  # a grading child's memory cap: this many times the profile's worker_memory_gb
 
 
 @dataclass(frozen=True)
 class BatchOptions:
-    """How to run a batch (everything but the submissions)."""
+    """How to run a batch (everything but the submissions).
+
+    Attributes:
+        user: the unprivileged user grading children run as when the batch runs as root
+            (default `course-grader`); ignored when not root.
+        grading_seconds: wall-clock limit of one submission's grading in its child
+            (default `TIME_FACTOR` x the profile's `worker_seconds`).
+        grading_memory_gb: resident-memory cap of a grading child
+            (default `MEMORY_FACTOR` x the profile's `worker_memory_gb`).
+    """
 
     profile: str
     out: Path
@@ -44,6 +77,26 @@ class BatchOptions:
     data_dir: str | None = None
     weights_dir: str | None = None
     cache_dir: str | None = None
+    user: str | None = None
+    grading_seconds: float | None = None
+    grading_memory_gb: float | None = None
+
+    @classmethod
+    def from_json(cls, data: dict) -> BatchOptions:
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        values["out"] = Path(values["out"])
+        if values.get("checks_dir") is not None:
+            values["checks_dir"] = Path(values["checks_dir"])
+        return cls(**values)
+
+
+class BatchResults(list):
+    """The batch's results in submission order; `failures` maps a name to why it was not graded."""
+
+    def __init__(self, results=(), failures: dict[str, str] | None = None) -> None:
+        super().__init__(results)
+        self.failures: dict[str, str] = dict(failures or {})
 
 
 def files_for(out: Path, name: str) -> dict[str, str]:
@@ -51,114 +104,290 @@ def files_for(out: Path, name: str) -> dict[str, str]:
     return {"results_json": str(folder / "results.json"), "feedback": str(folder / "feedback.md")}
 
 
-def _stored(out: Path, submission: Submission, key: str) -> SubmissionResult | None:
-    record = out / submission.name / RECORD
-    if not record.is_file():
+# -- the integrity of stored results -------------------------------------------------------------
+
+
+def _read_private(path: Path, limit: int = MAX_RECORD_BYTES) -> bytes | None:
+    """A regular file's bytes (no link followed), or None."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:
         return None
     try:
-        data = json.loads(record.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
-        return None
-    if data.get("key") != key or not (out / submission.name / "results.json").is_file():
-        return None
-    return SubmissionResult.from_dict(data["result"])
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > limit:
+            return None
+        with os.fdopen(os.dup(fd), "rb") as stream:
+            return stream.read(limit + 1)
+    finally:
+        os.close(fd)
 
 
-def write_outputs(out: Path, submission: Submission, result: SubmissionResult, key: str) -> None:
-    """results.json, feedback and the grader's record; the record last, so it marks completion."""
+def batch_key(out: Path) -> bytes:
+    """The HMAC key of `out`'s records: made once, kept in a grader-only file (0600, this user's)."""
+    path = out / KEY_FILE
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        try:
+            info = os.fstat(fd)
+            data = os.read(fd, 256).strip()
+        finally:
+            os.close(fd)
+        if stat.S_ISREG(info.st_mode) and not info.st_mode & 0o077 and info.st_uid == os.geteuid() and len(data) >= 64:
+            return data
+    except OSError:
+        pass
+    key = secrets.token_hex(32).encode()
+    atomic_write_bytes(path, key + b"\n", mode=0o600)
+    return key
+
+
+def _mac(key: bytes, record: dict) -> str:
+    text = json.dumps(record, sort_keys=True, separators=(",", ":"), allow_nan=True)
+    return hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
+
+
+def _stored(out: Path, submission: Submission, key: str, secret: bytes) -> SubmissionResult | None:
+    """The stored result of `submission`, if its record verifies and matches `key`; else None."""
     folder = out / submission.name
+    raw = _read_private(folder / RECORD)
+    if raw is None or not key:
+        return None
+    try:
+        data = json.loads(raw)
+        mac = data.pop("mac")
+        if not isinstance(mac, str) or not hmac.compare_digest(mac, _mac(secret, data)):
+            return None
+        if data.get("key") != key or data["result"].get("submission") != submission.name:
+            return None
+        for name in SIGNED_FILES:
+            content = _read_private(folder / name)
+            if content is None or hashlib.sha256(content).hexdigest() != data["files"].get(name):
+                return None
+        return SubmissionResult.from_dict(data["result"])
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
+        return None
+
+
+def write_outputs(out: Path, submission: Submission, result: SubmissionResult, key: str, secret: bytes | None = None) -> None:
+    """results.json, feedback and the grader's signed record; the record last, so it marks completion.
+
+    A record with an empty `key` (a submission that could not be graded) never matches on resume.
+    """
+    folder = out / submission.name
+    if folder.is_symlink():
+        folder.unlink()
     folder.mkdir(parents=True, exist_ok=True)
     write_results_json(result, folder / "results.json")
     write_feedback(result, folder)
-    atomic_write_text(folder / RECORD, json.dumps({"key": key, "result": result.to_dict()}) + "\n")
+    secret = secret if secret is not None else batch_key(out)
+    files = {}
+    for name in SIGNED_FILES:
+        content = _read_private(folder / name)
+        files[name] = hashlib.sha256(content).hexdigest() if content is not None else ""
+    record = {"key": key, "result": result.to_dict(), "files": files}
+    record["mac"] = _mac(secret, record)
+    atomic_write_text(folder / RECORD, json.dumps(record) + "\n")
 
 
-# -- one process per job -------------------------------------------------------------------------
-_GRADER: Grader | None = None
+def failed_result(ctx: CourseContext, profile: str, name: str, reason: str, content: str = "") -> SubmissionResult:
+    """A zero row for a submission that could not be graded: one failed check per part, naming why."""
+    shown = reason if len(reason) <= VISIBLE_REASON else reason[: VISIBLE_REASON - 3] + "..."
+    parts = []
+    for part in PART_NAMES:
+        settings = ctx.config.parts[part]
+        points = round(settings.points, 4)
+        check = CheckResult("The submission could be graded", points, 0.0, points, "visible", shown, part)
+        parts.append(PartResult(part, settings.title, points, [check]))
+    return SubmissionResult(name, content, profile, "", parts, notes=[f"Not graded: {shown}"])
+
+
+# -- the grader (built in each child) --------------------------------------------------------------
 
 
 def _context(options: BatchOptions) -> CourseContext:
     return CourseContext.create(options.config, options.data_dir, options.weights_dir, options.cache_dir)
 
 
-def _make_grader(options: BatchOptions) -> Grader:
+def make_grader(options: BatchOptions):
+    """The `Grader` a grading child uses for all its submissions."""
+    from autograder.grading.runner import Grader  # noqa: PLC0415
+
     ctx = _context(options)
     return Grader(ctx, options.profile, options.checks_dir or ctx.solutions_dir / "checks", options.isolation_level)
 
 
-def _init_job(options: BatchOptions) -> None:
-    global _GRADER  # noqa: PLW0603  (one grader per worker process, shared by its submissions)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    _GRADER = _make_grader(options)
-
-
-def _grade_one(options: BatchOptions, submission: Submission, key: str) -> SubmissionResult:
-    if _GRADER is None:
-        raise RuntimeError("Expected the job's grader to be initialised. Received: none")
-    result = _GRADER.grade(submission.folder)
-    result.submission = submission.name
-    write_outputs(options.out, submission, result, key)
-    return result
-
-
 def submission_key(grader_digest: str, submission: Submission, modules: list[str]) -> str:
+    from autograder.grading.runner import content_hash  # noqa: PLC0415
+
     return f"{grader_digest}:{content_hash(submission.folder, modules)}"
 
 
-def run_batch(paths: list[Path], options: BatchOptions, console: Console | None = None) -> list[SubmissionResult]:
-    """Grade every submission under `paths`; write results, feedback and the gradebook."""
+def _child_spec(options: BatchOptions, ctx: CourseContext, scratch: Path, inputs_root: Path) -> ChildSpec:
+    import autograder  # noqa: PLC0415
+
+    profile = ctx.profile(options.profile)
+    seconds = options.grading_seconds or TIME_FACTOR * profile.worker_seconds
+    memory = (options.grading_memory_gb or MEMORY_FACTOR * profile.worker_memory_gb) * 2**30
+    user = grading_user(options.user)
+    engine = Path(autograder.__file__).resolve().parent
+    loc = ctx.locations
+    checks = Path(options.checks_dir or ctx.solutions_dir / "checks")
+    readable = [sys.prefix, sys.base_prefix, os.path.dirname(os.path.realpath(sys.executable)), str(loc.root), str(engine),
+                str(loc.data_dir), str(loc.weights_dir), str(loc.cache_dir), str(ctx.solutions_dir), str(checks), str(scratch),
+                str(ctx.config_path), str(inputs_root)]
+    readable += [p for p in sys.path if p and os.path.isdir(p)]
+    readable = list(dict.fromkeys(os.path.realpath(p) for p in readable))
+    read_only = [str(ctx.solutions_dir), str(ctx.solutions_dir / "calibration"), str(checks), str(inputs_root),
+                 str(loc.cache_dir / "images"), str(engine), sys.prefix, sys.base_prefix]
+    masks: tuple = ()
+    if user is not None:
+        masks = masks_for([Path(p) for p in readable], user.pw_uid, {user.pw_gid})
+    return ChildSpec(
+        options=spec_options(options), seconds=float(seconds), memory_bytes=int(memory),
+        uid=None if user is None else user.pw_uid, gid=None if user is None else user.pw_gid,
+        user="" if user is None else user.pw_name, masks=masks, readable=tuple(readable), read_only=tuple(read_only),
+    )
+
+
+def _warm_image_cache(ctx: CourseContext, profile_name: str) -> None:
+    """Decode (once, cached) every split a grading child loads, while the parent may still write the cache."""
+    profile = ctx.profile(profile_name)
+    fresh = CourseContext(ctx.config_path, ctx.config, ctx.locations, ctx.download)  # dropped after: no arrays kept
+    load = fresh.split_loader(profile)
+    sizes = sorted({profile.scratch.image_size, profile.base.image_size, profile.tta.resize_to})
+    for split in ("train", "validation", "test"):
+        for size in sizes:
+            try:
+                load(split, size)
+            except (FileNotFoundError, OSError, ValueError):
+                continue  # e.g. no hidden split on this machine: the child says so when it needs it
+
+
+def _validated(data: dict, submission: Submission, options: BatchOptions, content: str) -> SubmissionResult:
+    try:
+        result = SubmissionResult.from_dict(data)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ChildFailure(f"the grading child answered a malformed result ({type(exc).__name__}: {exc})"[:500]) from None
+    if result.submission != submission.name or result.profile != options.profile or result.content_hash != content:
+        raise ChildFailure(
+            f"the grading child answered a result for another submission. Expected: {submission.name}, {options.profile}, "
+            f"{content}. Received: {result.submission[:80]!r}, {result.profile[:40]!r}, {result.content_hash[:40]!r}"
+        )
+    return result
+
+
+def run_batch(paths: list[Path], options: BatchOptions, console: Console | None = None) -> BatchResults:
+    """Grade every submission under `paths`; write results, feedback and the gradebook.
+
+    Raises:
+        SubmissionError: a path that does not exist, or a folder holding no submission.
+        GradingSetupError: no grading user (as root), or a grading child cannot start (the
+            message says what it cannot read).
+    """
+    from autograder.grading.runner import content_hash  # noqa: PLC0415
+
     console = console or Console(stderr=True)
     ctx = _context(options)
     modules = [ctx.config.parts[p].module for p in PART_NAMES]
+    user = grading_user(options.user)  # fails before any work when root has no one to drop to
     options.out.mkdir(parents=True, exist_ok=True)
+    secret = batch_key(options.out)
+    results: dict[str, SubmissionResult] = {}
+    failures: dict[str, str] = {}
+    gradebook = options.out / "gradebook.csv"
+
+    def record(submission: Submission, result: SubmissionResult, key: str) -> None:
+        write_outputs(options.out, submission, result, key, secret)
+        results[submission.name] = result
+        _write_gradebook(list(results.values()), gradebook, console)
+
+    def fail(submission: Submission, reason: str, content: str = "") -> None:
+        failures[submission.name] = reason
+        record(submission, failed_result(ctx, options.profile, submission.name, reason, content), "")
+
     with tempfile.TemporaryDirectory(prefix="course-submissions-") as scratch:
+        if user is not None:  # the grading user reads the copies; nobody else does
+            os.chown(scratch, 0, user.pw_gid)
+            os.chmod(scratch, 0o750)
         submissions = discover(paths, tuple(modules), Path(scratch))
         digest = _batch_digest(options, ctx)
-        results: dict[str, SubmissionResult] = {}
         todo = []
         for submission in submissions:
+            if submission.problem:
+                fail(submission, submission.problem)
+                continue
             key = submission_key(digest, submission, modules)
-            stored = None if options.force else _stored(options.out, submission, key)
+            stored = None if options.force else _stored(options.out, submission, key, secret)
             if stored is not None:
                 results[submission.name] = stored
             else:
-                todo.append((submission, key))
-        if len(results):
-            console.print(f"Skipping {len(results)} submission(s) already graded with the same content and settings.")
-        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-        with Progress(*columns, console=console, transient=False) as progress:
-            task = progress.add_task("Grading", total=len(todo))
-            if options.jobs <= 1 or len(todo) <= 1:
-                global _GRADER  # noqa: PLW0603
-                if todo:
-                    _GRADER = _make_grader(options)
-                for submission, key in todo:
-                    progress.update(task, description=f"Grading {submission.name}")
-                    results[submission.name] = _grade_one(options, submission, key)
-                    write_gradebook(list(results.values()), options.out / "gradebook.csv")
-                    progress.advance(task)
-            else:
-                # Build the cached inputs here, once, before the jobs start and need them.
-                from autograder.grading.inputs import prepare_inputs  # noqa: PLC0415
+                todo.append((submission, key, content_hash(submission.folder, modules)))
+        skipped = len(results) - len(failures)
+        if skipped:
+            console.print(f"Skipping {skipped} submission(s) already graded with the same content and settings.")
+        if todo:
+            _grade_all(todo, options, ctx, Path(scratch), user, console, record, fail)
+        _write_gradebook(list(results.values()), gradebook, console)
+        return BatchResults([results[s.name] for s in submissions], failures)
 
-                progress.update(task, description="Preparing the grader's inputs")
-                prepare_inputs(ctx, options.profile)
-                progress.update(task, description="Grading")
-                context = multiprocessing.get_context("spawn")
-                with futures.ProcessPoolExecutor(options.jobs, context, _init_job, (options,)) as pool:
-                    pending = {pool.submit(_grade_one, options, s, k): s for s, k in todo}
-                    for done in futures.as_completed(pending):
-                        submission = pending[done]
-                        results[submission.name] = done.result()
-                        write_gradebook(list(results.values()), options.out / "gradebook.csv")
-                        progress.advance(task)
-        write_gradebook(list(results.values()), options.out / "gradebook.csv")
-        return [results[s.name] for s in submissions]
+
+def _grade_all(todo, options: BatchOptions, ctx: CourseContext, scratch: Path, user, console, record, fail) -> None:
+    from autograder.grading.inputs import prepare_inputs  # noqa: PLC0415
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=False) as progress:
+        task = progress.add_task("Preparing the grader's inputs", total=len(todo))
+        # Built here, once, by the parent (root, when root): the children only read them.
+        inputs = prepare_inputs(ctx, options.profile)
+        if user is not None:
+            _warm_image_cache(ctx, options.profile)
+        spec = _child_spec(options, ctx, scratch, inputs.root)
+        jobs = max(1, min(options.jobs, len(todo)))
+        pool = ChildPool(spec, jobs)
+        children = list(pool.free)
+        progress.update(task, description="Grading")
+
+        def work(submission: Submission) -> dict:
+            child = pool.take()
+            try:
+                return child.grade(submission.folder, submission.name)
+            finally:
+                pool.give(child)
+
+        threads = futures.ThreadPoolExecutor(jobs, thread_name_prefix="grading")
+        try:
+            pending = {threads.submit(work, s): (s, key, content) for s, key, content in todo}
+            for done in futures.as_completed(pending):
+                submission, key, content = pending[done]
+                try:
+                    result = _validated(done.result(), submission, options, content)
+                except GradingSetupError:
+                    raise
+                except ChildFailure as exc:
+                    fail(submission, f"{submission.source}: could not be graded: {exc}", content)
+                except Exception as exc:  # noqa: BLE001  (one submission's failure never stops the batch)
+                    fail(submission, f"{submission.source}: could not be graded: {type(exc).__name__}: {exc}", content)
+                else:
+                    record(submission, result, key)
+                progress.advance(task)
+        finally:
+            threads.shutdown(wait=False, cancel_futures=True)
+            for child in children:
+                child.stop()
+            threads.shutdown(wait=True)
+            pool.close()
+
+
+def _write_gradebook(results: list[SubmissionResult], path: Path, console: Console) -> None:
+    try:
+        write_gradebook(results, path)
+    except ValueError as exc:  # an existing file that is not a gradebook: rebuilt from this batch
+        console.print(f"The gradebook {path} was not readable ({exc}); rewriting it from this batch.", markup=False)
+        write_gradebook(results, path, merge=False)
 
 
 def _checks_digest(options: BatchOptions, ctx: CourseContext) -> str:
-    import hashlib  # noqa: PLC0415
-
     folder = options.checks_dir or ctx.solutions_dir / "checks"
     digest = hashlib.sha256()
     calibration = ctx.solutions_dir / "calibration" / f"{options.profile}.json"
