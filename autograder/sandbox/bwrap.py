@@ -27,7 +27,9 @@ def bwrap_argv(bwrap: str, view: View, *, privileged: bool, hidden_file: str) ->
         privileged: True when the grader is root: bwrap then keeps root inside the sandbox
             only long enough for the launcher to drop to the run's own user id (so that
             `RLIMIT_NPROC` counts that user alone). Otherwise a user namespace maps the
-            caller to `nobody` (65534) inside.
+            caller to `nobody` (65534) inside, and `--disable-userns` forbids more. In both
+            cases the launcher's seccomp filter denies new namespaces to the code
+            (`--disable-userns` needs `--unshare-user`, which a privileged run cannot use).
         hidden_file: An empty host file with mode 000, bound over hidden files.
 
     Returns:
