@@ -320,6 +320,26 @@ def _limit_v1(dirs: dict[str, Path], limits: Limits) -> None:
         _write(dirs["cpu"] / "cpu.cfs_quota_us", str(max(1000, int(limits.cpu_cores * CFS_PERIOD_US))))
 
 
+def _remove_stale(parents: list[Path]) -> None:
+    """Remove the empty groups of runs whose grader died before it could (`run-<pid>-...`)."""
+    for parent in parents:
+        try:
+            names = [entry.name for entry in os.scandir(parent) if entry.name.startswith("run-")]
+        except OSError:
+            continue
+        for name in names:
+            try:
+                pid = int(name.split("-")[1])
+            except (IndexError, ValueError):
+                continue
+            if pid != os.getpid() and not os.path.exists(f"/proc/{pid}"):
+                try:
+                    if time.time() - (parent / name).stat().st_mtime > 60:  # not one just made
+                        (parent / name).rmdir()
+                except OSError:
+                    pass
+
+
 def create_run_cgroup(limits: Limits, parent: str | os.PathLike | None = None) -> tuple[RunCgroup | None, str]:
     """Make and limit the cgroup of one run.
 
@@ -340,6 +360,7 @@ def create_run_cgroup(limits: Limits, parent: str | os.PathLike | None = None) -
     except OSError as exc:
         v2_parent, _ = None, reasons.append(f"cgroup v2: {exc}")
     if v2_parent is not None:
+        _remove_stale([v2_parent])
         group = RunCgroup("v2", {"unified": v2_parent / name})
         try:
             group.dirs["unified"].mkdir()
@@ -353,6 +374,7 @@ def create_run_cgroup(limits: Limits, parent: str | os.PathLike | None = None) -
     except OSError as exc:
         v1_parents, _ = None, reasons.append(f"cgroup v1: {exc}")
     if v1_parents is not None:
+        _remove_stale(list(v1_parents.values()))
         group = RunCgroup("v1", {})
         try:
             for controller, folder in v1_parents.items():
