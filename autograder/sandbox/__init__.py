@@ -34,6 +34,7 @@ from autograder.sandbox.artifacts import (
     read_json,
     read_npz,
 )
+from autograder.sandbox.cgroups import delegate_cgroup, parent_setting
 from autograder.sandbox.command import PythonEntry
 from autograder.sandbox.isolation import available_levels, best_level, unavailable_reason
 from autograder.sandbox.limits import GIB, KIB, MIB, Limits
@@ -55,9 +56,11 @@ __all__ = [
     "UntrustedArtifactError",
     "available_levels",
     "best_level",
+    "delegate_cgroup",
     "gpu_devices",
     "list_artifacts",
     "load_keras_model",
+    "parent_setting",
     "read_json",
     "read_npz",
     "run_sandboxed",

@@ -403,14 +403,23 @@ def probe(parent: str | None = None) -> str:
     return group.label
 
 
-def delegate_cgroup(name: str, uid: int, gid: int, *, parent: str | os.PathLike | None = None) -> list[Path]:
+def delegate_cgroup(
+    name: str, uid: int, gid: int, *, parent: str | os.PathLike | None = None, move_self: bool = False
+) -> list[Path]:
     """Make a cgroup subtree an unprivileged grader user may make its runs' groups in (as root).
 
-    Then start the grader with `COURSE_SANDBOX_CGROUP=<parent_setting(returned folders)>`.
-    With v2, the kernel also requires write access to the common ancestor's `cgroup.procs`
-    to move a process, so start the grader inside the delegated subtree (e.g. a systemd
-    unit with `Delegate=yes`), or move it there with `move_into`. With v1, a process may move
-    itself into a group its user owns, so the grader may run anywhere.
+    Then run the grader as that user with
+    `COURSE_SANDBOX_CGROUP=<parent_setting(returned folders)>`. With v1, a process may move
+    itself into a group its user owns, so the grader may run anywhere. With v2, moving a
+    process needs write access to the common ancestor's `cgroup.procs`, so the grader must
+    itself run inside the delegated subtree: pass `move_self=True` from the root process that
+    then drops to the user (it moves into the leaf `<name>/grader`; the runs become its
+    siblings), or start it there (a systemd unit with `Delegate=yes`).
+
+    Example:
+        >>> folders = delegate_cgroup("autograder", uid, gid, move_self=True)  # doctest: +SKIP
+        >>> os.environ["COURSE_SANDBOX_CGROUP"] = parent_setting(folders)     # doctest: +SKIP
+        >>> os.setgid(gid); os.setuid(uid)                                      # doctest: +SKIP
 
     Args:
         name: The subtree's name, relative to `parent`, or by default to the top of the v2
@@ -418,6 +427,7 @@ def delegate_cgroup(name: str, uid: int, gid: int, *, parent: str | os.PathLike 
         uid: The grader user's id.
         gid: The grader user's group id.
         parent: For v2, the folder to make it in.
+        move_self: Move this process into the subtree (v2: into its leaf `grader`).
 
     Returns:
         The folders made (one for v2, one per controller for v1).
@@ -445,11 +455,17 @@ def delegate_cgroup(name: str, uid: int, gid: int, *, parent: str | os.PathLike 
             folder.mkdir(parents=True, exist_ok=True)
             made.append(folder)
         files = ("cgroup.procs", "tasks")
-    for folder in made:
+    own_leaves = [made[0] / "grader"] if move_self and len(made) == 1 else []
+    for leaf in own_leaves:
+        leaf.mkdir(exist_ok=True)
+    for folder in [*made, *own_leaves]:
         os.chown(folder, uid, gid)
         for file in files:
             if (folder / file).exists():
                 os.chown(folder / file, uid, gid)
+    if move_self:
+        for folder in own_leaves or made:
+            move_into(folder)
     return made
 
 
