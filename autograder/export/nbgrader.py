@@ -1,8 +1,8 @@
 """`course export nbgrader`: an nbgrader course directory generated from the single source.
 
 Written to `out/`:
-    nbgrader_config.py                  course id, cell timeout, the bundle's course.yaml, and
-                                        `ExecuteGradedCells` in place of nbgrader's `Execute`
+    nbgrader_config.py                  course id, the bundle's course.yaml, and `GradeWithCourse`
+                                        in place of nbgrader's `Execute`
     source/<lab>/lab.ipynb              the assignment, with nbgrader cell metadata
     grader/                             the bundle: course.yaml, solutions, hidden checks,
                                         calibrated thresholds (never released to students)
@@ -10,8 +10,12 @@ Written to `out/`:
 In the notebook, each graded function is a solution cell (our `# BEGIN SOLUTION <hint>` markers
 become nbgrader's `### BEGIN SOLUTION`, the hint a comment above it); markdown, imports and
 experiment cells are read-only; each part ends with a read-only check cell students run
-themselves and an autograder test cell worth the part's points, whose hidden part calls
-`grade_part`: its value (the part's `course grade` score) is nbgrader's partial credit.
+themselves and an autograder test cell worth the part's points.
+
+No cell runs at `nbgrader autograde`: `GradeWithCourse` (see `nbgrader_execute.py`) grades the
+sanitized notebook with the sandboxed `course grade` and writes each part's score as its test
+cell's output, nbgrader's partial credit. Nothing a student cell does reaches the score. The test
+cells' hidden part raises if run in a kernel, so a misconfigured autograde scores zero.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ import nbformat
 from autograder.context import CourseContext
 from autograder.export.bundle import write_bundle
 from autograder.export.lab_notebook import LabCell, build_lab
-from autograder.export.nbgrader_execute import NOT_GRADED_TAG
+from autograder.export.nbgrader_execute import NOT_GRADED_TAG, TEST_PREFIX
 from autograder.export.notebooks import GENERATED, cell_id, new_notebook, write_notebook
 from autograder.release.markers import BEGIN, END
 
@@ -44,29 +48,29 @@ from pathlib import Path
 from nbgrader.converters import Autograde
 from nbgrader.preprocessors import Execute
 
-from autograder.export.nbgrader_execute import ExecuteGradedCells
+from autograder.export.nbgrader_execute import GradeWithCourse
 
 c = get_config()  # noqa: F821 (nbgrader defines it)
 HERE = Path(__file__).resolve().parent
 
 c.CourseDirectory.root = str(HERE)
 c.CourseDirectory.course_id = {course_id!r}
-# A test cell grades the whole notebook once (the grader trains the models): no 30-second limit.
-c.Execute.timeout = None
-c.ExecuteGradedCells.timeout = None
-# Skip the experiment cells while autograding: the grader trains the submitted functions itself.
+# Autograde runs no cell in a kernel: `course grade` (sandboxed) grades the submitted notebook and
+# its per-part scores become the test cells' outputs. Nothing a student cell does reaches them.
 c.Autograde.autograde_preprocessors = [
-    ExecuteGradedCells if p is Execute else p for p in Autograde.class_traits()["autograde_preprocessors"].default()
+    GradeWithCourse if p is Execute else p for p in Autograde.class_traits()["autograde_preprocessors"].default()
 ]
+c.GradeWithCourse.profile = {profile!r}
 # The grader's course (hidden checks, thresholds) is the bundle exported with this folder.
+c.GradeWithCourse.config_file = str(HERE / {bundle!r} / "course.yaml")
 os.environ["COURSE_CONFIG"] = str(HERE / {bundle!r} / "course.yaml")
 '''
 
 TEST_CELL = '''\
 # Part {number}: {points:g} points. The grader trains and checks your functions itself, on images you never see.
-from autograder.export.runtime import grade_part
 ### BEGIN HIDDEN TESTS
-grade_part({part!r}, profile={profile!r})
+# `course grade` scores this part outside any kernel (GradeWithCourse in nbgrader_config.py).
+raise RuntimeError("Graded by the course grader, never in a kernel: check nbgrader_config.py")
 ### END HIDDEN TESTS'''
 
 CHECK_CELL = '''\
@@ -123,8 +127,8 @@ def notebook(cells: list[LabCell], ctx: CourseContext, profile: str) -> nbformat
             part, spec = cell.part, ctx.config.parts[cell.part]
             check = CHECK_CELL.format(number=numbers[part], part=part, functions=list(spec.functions))
             out.append(_code(check, f"check-{part}", (NOT_GRADED_TAG,), locked=True))
-            test = TEST_CELL.format(number=numbers[part], points=spec.points, part=part, profile=profile)
-            out.append(_code(test, f"test_{part}", grade=True, locked=True, points=float(spec.points)))
+            test = TEST_CELL.format(number=numbers[part], points=spec.points)
+            out.append(_code(test, f"{TEST_PREFIX}{part}", grade=True, locked=True, points=float(spec.points)))
     return new_notebook(out)
 
 
@@ -140,7 +144,9 @@ def export(ctx: CourseContext, out: Path, profile: str, with_data: bool = True) 
     course_id = "".join(ch if ch.isalnum() else "-" for ch in ctx.config.course.name.lower()).strip("-")
     title = ctx.config.course.title
     generated = GENERATED.format(platform="nbgrader", source="course.yaml and solutions/")
-    (out / "nbgrader_config.py").write_text(CONFIG.format(title=title, generated=generated, course_id=course_id, bundle=BUNDLE))
+    (out / "nbgrader_config.py").write_text(
+        CONFIG.format(title=title, generated=generated, course_id=course_id, bundle=BUNDLE, profile=profile)
+    )
     write_bundle(ctx, out / BUNDLE, profile, with_data=with_data)
     return [
         f"cd {out} && nbgrader generate_assignment {lab}   (writes release/{lab}/ for students)",

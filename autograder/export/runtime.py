@@ -1,19 +1,20 @@
-"""What the exported notebook tests call inside the notebook's kernel (otter-grader, nbgrader).
+"""Grading a saved notebook with `course grade`, for the notebook exports (otter-grader, nbgrader).
 
-The tests do not re-implement any check. `grade_part` grades the notebook file exactly as
-`course grade` grades a `lab.ipynb` submission: the graded functions are extracted from its code
-cells, and the real `course grade` runs on them in a subprocess (sandboxed probes, training by the
-grader, calibrated thresholds). The result is kept for the kernel's lifetime, so the four parts'
-tests of one notebook cost one grading. `check_part` is the static check students run themselves.
+The exports call `grade_notebook` from the grading process, never from the student's kernel
+(`nbgrader_execute.GradeWithCourse`, `otter_plugin.OtterPartScores`): a kernel that has run a
+student cell can change whatever it computes. `check_part` is for students, in their kernel.
 
-The notebook is the saved file in the kernel's working folder (`lab.ipynb`, or its only
-notebook), or `$COURSE_NOTEBOOK`: save the notebook before checking it.
+`grade_notebook` grades the notebook file exactly as `course grade` grades a `lab.ipynb`
+submission: the graded functions are extracted from its code cells with `ast`, and the real
+`course grade` runs on them in a subprocess (sandboxed probes, training by the grader, calibrated
+thresholds). The result is kept per notebook content, so the four parts cost one grading.
+`grade_part` (a score for one part) is for running by hand; no export computes a score in a kernel.
 
-Example (an nbgrader test cell):
-    >>> from autograder.export.runtime import check_part, grade_part
+Example:
+    >>> from autograder.export.runtime import check_part, grade_notebook
     >>> check_part("augmentation", ["build_augmentation", "ten_crops", "predict_with_tta"])  # doctest: +SKIP
-    >>> grade_part("augmentation", profile="smoke")  # doctest: +SKIP
-    20.0
+    >>> grade_notebook("smoke", "lab.ipynb").score  # doctest: +SKIP
+    100.0
 """
 
 from __future__ import annotations
@@ -125,7 +126,8 @@ def grade_notebook(profile: str, notebook: str | os.PathLike | None = None, bund
         env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")}
         done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
         record = out / folder.name / "grading.json"
-        if done.returncode != 0 or not record.is_file():
+        # Exit 3: the submission could not be graded and has its zero row (a message for the TA).
+        if done.returncode not in (0, 3) or not record.is_file():
             tail = (done.stderr or done.stdout or "")[-3000:]
             raise GradingFailed(f"`course grade` failed (exit status {done.returncode}):\n{tail}")
         result = SubmissionResult.from_dict(json.loads(record.read_text(encoding="utf-8"))["result"])

@@ -1,8 +1,9 @@
 """`course export nbgrader`: a course directory the real `nbgrader generate_assignment` and `autograde` accept.
 
-One `nbgrader autograde` run grades two students: `solved` (the release notebook with the
-source's solutions put back) and `stub` (the release notebook untouched). Their per-part scores
-in nbgrader's gradebook must equal `course grade`'s.
+One `nbgrader autograde` run grades three students: `solved` (the release notebook with the
+source's solutions put back), `stub` (the release notebook untouched) and `attacker` (the stubs
+with cells that patch the grading in the kernel, see `tests/security/test_exports.py`). Their
+per-part scores in nbgrader's gradebook must equal `course grade`'s.
 """
 
 from __future__ import annotations
@@ -59,7 +60,8 @@ def test_source_notebook_has_nbgrader_cells_for_every_part(course, ctx):
         if cell.cell_type == "markdown" or NOT_GRADED_TAG in cell.metadata.get("tags", []):
             assert meta["locked"] and not meta["solution"], cell.source[:80]
         if meta.get("grade"):
-            assert "### BEGIN HIDDEN TESTS" in cell.source and "grade_part(" in cell.source
+            assert "### BEGIN HIDDEN TESTS" in cell.source and "raise RuntimeError(" in cell.source
+            assert "grade_part" not in cell.source  # nothing in a kernel computes a score
 
 
 def test_solution_cells_are_the_solutions_with_nbgraders_markers(course, ctx):
@@ -106,20 +108,51 @@ def solved_submission(course: Path, lab: str) -> nbformat.NotebookNode:
     return release
 
 
+# Run in the student's kernel, each would forge full marks if a test cell computed the score there;
+# the last one leaves a file behind, which shows whether any student cell ran at all.
+KERNEL_ATTACKS = (
+    "import autograder.export.runtime as runtime\n"
+    "runtime.grade_part = lambda *args, **kwargs: 1000.0\n"
+    "runtime.grade_notebook = None",
+    "import builtins, sys, types\n"
+    "fake = types.ModuleType('autograder.export.runtime')\n"
+    "fake.grade_part = lambda *args, **kwargs: 1000.0\n"
+    "sys.modules['autograder.export.runtime'] = fake\n"
+    "builtins.RuntimeError = type('RuntimeError', (), {})\n"
+    "builtins.round = lambda *args, **kwargs: 1000.0",
+    "import pathlib\npathlib.Path({marker!r}).write_text('a student cell ran at autograde')\nprint(1000.0)",
+)
+
+
+def attacked_submission(course: Path, lab: str, marker: Path) -> nbformat.NotebookNode:
+    """The release notebook (stubs) with `KERNEL_ATTACKS` as new cells after the first one."""
+    release = nbformat.read(course / "release" / lab / "lab.ipynb", as_version=4)
+    cells = [nbformat.v4.new_code_cell(attack.replace("{marker!r}", repr(str(marker)))) for attack in KERNEL_ATTACKS]
+    release.cells[1:1] = cells
+    return release
+
+
 @pytest.fixture(scope="module")
-def gradebook_scores(course, ctx, grading_env) -> dict[str, dict[str, float]]:
+def attack_marker(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("attack") / "ran"
+
+
+@pytest.fixture(scope="module")
+def gradebook_scores(course, ctx, grading_env, attack_marker) -> dict[str, dict[str, float]]:
     """Student -> part -> score, from nbgrader's gradebook after one real `nbgrader autograde`."""
     from nbgrader.api import Gradebook
 
     lab = ctx.config.course.lab
-    for student in ("solved", "stub"):
+    students = ("solved", "stub", "attacker")
+    for student in students:
         (course / "submitted" / student / lab).mkdir(parents=True)
     shutil.copy(course / "release" / lab / "lab.ipynb", course / "submitted" / "stub" / lab / "lab.ipynb")
     nbformat.write(solved_submission(course, lab), course / "submitted" / "solved" / lab / "lab.ipynb")
+    nbformat.write(attacked_submission(course, lab, attack_marker), course / "submitted" / "attacker" / lab / "lab.ipynb")
     nbgrader(course, grading_env, "autograde", lab)
     scores = {}
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
-        for student in ("solved", "stub"):
+        for student in students:
             scores[student] = {
                 part: round(gb.find_grade(f"test_{part}", "lab", lab, student).score, 3) for part in ctx.config.parts
             }
