@@ -153,23 +153,27 @@ def allocate_run_uid() -> int:
             return uid
 
 
-def reachable_by_others(path: str | os.PathLike) -> bool:
-    """True when a user with no relation to the owners (a run's own user id) can execute
-    `path` (after links) and pass through every folder above it: what the plain level as root
-    needs of the program it runs and of its Python installation."""
-    real = os.path.realpath(path)
+def reachable_by_others(path: str | os.PathLike, need: int = 0o001) -> bool:
+    """True when a user with no relation to the owners (a run's own user id) can pass through
+    every folder above `path` (as written and after links) and has the `need` permission bits
+    (of "others": 0o001 execute, 0o004 read, 0o005 list a folder) on it: what the plain level
+    as root needs of the program it runs, its Python installation, its workdir and inputs."""
+    absolute = os.path.abspath(path)
+    real = os.path.realpath(absolute)
     try:
-        if not os.stat(real).st_mode & 0o001:
+        if need and os.stat(real).st_mode & need != need:
             return False
-        parent = os.path.dirname(real)
-        while True:
-            if not os.stat(parent).st_mode & 0o001:
-                return False
-            if parent == os.path.dirname(parent):
-                return True
-            parent = os.path.dirname(parent)
+        for start in {absolute, real}:
+            parent = os.path.dirname(start)
+            while True:
+                if not os.stat(parent).st_mode & 0o001:
+                    return False
+                if parent == os.path.dirname(parent):
+                    break
+                parent = os.path.dirname(parent)
     except OSError:
         return False
+    return True
 
 
 def report_for(

@@ -58,7 +58,7 @@ class IsolationReport:
             whose limits only the watchdog enforced).
         limits: What enforced the run's memory, process and CPU limits: "cgroup v2" or
             "cgroup v1" (the kernel, shared memory counted, a CPU quota) or "watchdog"
-            (rlimits and polling; no CPU quota).
+            (rlimits and polling; no CPU quota), or "none" for a run refused before it started.
         syscall_filter: Whether the seccomp filter denied the dangerous system calls
             (new namespaces, mount, ptrace, ...).
     """

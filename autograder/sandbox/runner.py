@@ -31,7 +31,7 @@ from autograder.sandbox.capture import BoundedCapture
 from autograder.sandbox.command import PythonEntry, to_argv
 from autograder.sandbox.limits import Limits
 from autograder.sandbox.outdir import prepare_out_dir, reclaim_out_dir
-from autograder.sandbox.result import IsolationLevel, Outcome, SandboxResult, describe
+from autograder.sandbox.result import CapturedOutput, IsolationLevel, Outcome, SandboxResult, describe
 from autograder.sandbox.view import build_view
 from autograder.sandbox.watchdog import SharedMemory, Watch, oom_detail, watch_run
 
@@ -133,8 +133,12 @@ def run_sandboxed(
         level, uid, argv, workdir, readable, out, hidden, limits, env or {}, devices, scratch, cgroup_parent
     )
     try:
-        prefix, spec = _plan(request)
-        result = _execute(request, prefix, spec)
+        unreachable = _unreachable_for_run_user(request) if level is IsolationLevel.PLAIN and uid is not None else []
+        if unreachable:
+            result = _refused(request, unreachable)
+        else:
+            prefix, spec = _plan(request)
+            result = _execute(request, prefix, spec)
     finally:
         if uid is not None:
             reclaim_out_dir(out)
@@ -191,6 +195,41 @@ def _plan(request: _Request) -> tuple[list[str], dict]:
     spec["mode"] = "bwrap-root" if request.privileged else "bwrap-user"
     hidden_file = make_hidden_file(str(request.scratch))
     return bwrap_argv(find_bwrap() or "bwrap", view, privileged=request.privileged, hidden_file=hidden_file), spec
+
+
+def _unreachable_for_run_user(request: _Request) -> list[str]:
+    """What the run's own user id could not reach at the plain level (no view of its own)."""
+    program = request.argv[0] if os.path.isabs(request.argv[0]) else shutil.which(request.argv[0]) or request.argv[0]
+    wanted = [(program, 0o001), (str(request.workdir), 0o005), (str(request.out), 0)]
+    wanted += [(str(path), 0o005 if os.path.isdir(path) else 0o004) for path in request.readable]
+    # A missing program is the launcher's to report (FileNotFoundError), as at every level.
+    return [path for path, need in wanted if os.path.exists(path) and not isolation.reachable_by_others(path, need)]
+
+
+def _refused(request: _Request, unreachable: list[str]) -> SandboxResult:
+    """The result of a plain run as root that cannot start: its user id cannot reach its files."""
+    detail = (
+        "As root, the plain level runs the code under an unprivileged user id of its own, with no view "
+        "of its own: every folder above the program, its Python installation, the workdir, the readable "
+        "paths and writable_out must be passable by all users (mode o+x), and the inputs readable "
+        f"(o+r); or install bubblewrap. Received unreachable paths: {unreachable}."
+    )
+    empty = CapturedOutput(text="", total_bytes=0, dropped_bytes=0)
+    return SandboxResult(
+        outcome=Outcome.SANDBOX_ERROR,
+        exit_code=None,
+        signal=None,
+        timed_out=False,
+        memory_exceeded=False,
+        killed=False,
+        duration_s=0.0,
+        peak_memory_bytes=0,
+        stdout=empty,
+        stderr=empty,
+        isolation=isolation.report_for(request.level, request.uid, limits="none", syscall_filter=False),
+        stray_processes_killed=0,
+        message=describe(Outcome.SANDBOX_ERROR, None, None, detail),
+    )
 
 
 def _rlimits(level: IsolationLevel, limits: Limits, uid: int | None) -> dict[str, tuple[int, int]]:

@@ -257,6 +257,17 @@ def test_plain_level_as_root_runs_under_an_unprivileged_user(make_box):
     assert (box.out).stat().st_uid == os.getuid()  # handed back to the grader
 
 
+def test_plain_level_as_root_refuses_what_its_user_cannot_reach(make_box, tmp_path):
+    if not ROOT:
+        pytest.skip("the point is a root grader")
+    box = make_box(IsolationLevel.PLAIN)
+    private = tmp_path / "private-inputs"  # under pytest's root-only folder
+    private.mkdir()
+    result = box.run("print('ran')", readable=[private])
+    assert result.outcome is Outcome.SANDBOX_ERROR and "ran" not in result.stdout.text
+    assert str(private) in result.message and "o+x" in result.message
+
+
 def test_cpu_quota_binds(make_box):
     _cgroup_or_skip()
     box = make_box(IsolationLevel.PLAIN if unavailable_reason(IsolationLevel.BWRAP) else IsolationLevel.BWRAP)
