@@ -12,12 +12,14 @@ A run gets a cgroup of its own where the machine offers one, and the kernel then
   only this run's tasks, whoever else runs as the same user.
 - CPU: a CFS quota of `Limits.cpu_cores` cores (`cpu.max`, or `cpu.cfs_quota_us`).
 
-Where the groups are made, first that works:
+Where the groups are made: only under the parent the caller gives, if it gives one; else the
+first of 2 and 3 that works.
 
 1. the parent given by the caller (`run_sandboxed(cgroup_parent=...)` or the environment
-   variable `COURSE_SANDBOX_CGROUP`; the value `off` turns cgroups off), e.g. a subtree a root process delegated to the grader's
-   unprivileged user with `delegate_cgroup()`. A path relative to a hierarchy is taken in
-   every hierarchy (v1: `/sys/fs/cgroup/<controller>/<path>`, v2: `/sys/fs/cgroup/<path>`);
+   variable `COURSE_SANDBOX_CGROUP`; the value `off` turns cgroups off), e.g. a subtree a
+   root process delegated to the grader's unprivileged user with `delegate_cgroup()`: one
+   absolute v2 folder, or absolute v1 folders (one per hierarchy) joined with `:`
+   (`parent_setting()`), or a path relative to every hierarchy's root;
 2. cgroup v2 (the unified hierarchy has memory, pids and cpu): as root a parent
    `autograder-sandbox` at the top of the hierarchy (exempt from the "no internal processes"
    rule); a container's namespace root usually refuses that, and then v2 is not used;
@@ -112,7 +114,8 @@ class RunCgroup:
 
     def memory_peak(self) -> int:
         """The largest memory the kernel charged to the run (page cache included), or 0."""
-        names = ("memory.peak",) if self.version == "v2" else ("memory.memsw.max_usage_in_bytes", "memory.max_usage_in_bytes")
+        v1_names = ("memory.memsw.max_usage_in_bytes", "memory.max_usage_in_bytes")
+        names = ("memory.peak",) if self.version == "v2" else v1_names
         for name in names:
             try:
                 return int((self._memory_dir() / name).read_text())

@@ -293,7 +293,7 @@ def test_cpu_quota_binds(make_box):
 def test_run_cgroups_are_removed_after_the_run(make_box):
     _cgroup_or_skip()
     box = make_box(IsolationLevel.BWRAP if unavailable_reason(IsolationLevel.BWRAP) is None else IsolationLevel.PLAIN)
-    code = "import os, time\nif os.fork() == 0:\n    os.setsid(); time.sleep(60)\nprint(open('/proc/self/cgroup').read())"
+    code = "import os, time\nif os.fork() == 0:\n    os.setsid(); time.sleep(60)\nprint('parent done')"
     result = box.run(code)
     assert result.outcome is Outcome.OK, result.message + result.stderr.text[-1000:]
     leftovers = [
