@@ -256,3 +256,43 @@ def check_recompiled(
         "Expected model.compile(...) to be called again after `trainable` changed. Received: the model "
         f"trained before the change and was not compiled since: {'; '.join(received)}",
     )
+
+
+def check_compile_settings_on(
+    models: Mapping[str, keras.Model | Mapping[str, Any]],
+    *,
+    optimizer: str,
+    learning_rate: float,
+    loss: str = "BinaryCrossentropy",
+    from_logits: bool = False,
+    metrics: Sequence[str] = ("accuracy",),
+) -> list[CheckResult]:
+    """`check_compile_settings` on several models compiled by the same function, at once.
+
+    A compile function is judged on every model it compiled: the one the grader gave it to
+    probe its settings, and the ones the grader then trains. A function that answers one way
+    when it recognises a probe and another way for the real model fails here, naming the
+    model. Returns the same three results as `check_compile_settings`.
+
+    Args:
+        models: a label for each model (e.g. "the model the grader trains") -> the model or its
+            `describe_compile` dict.
+    """
+    per_model = {
+        label: check_compile_settings(
+            model, optimizer=optimizer, learning_rate=learning_rate, loss=loss, from_logits=from_logits, metrics=metrics
+        )
+        for label, model in models.items()
+    }
+    combined = []
+    for index, first in enumerate(next(iter(per_model.values()))):
+        failures = [(label, results[index]) for label, results in per_model.items() if not results[index].ok]
+        if not failures:
+            combined.append(first)
+            continue
+        if len(per_model) == 1:
+            combined.append(failures[0][1])
+            continue
+        label, result = failures[0]
+        combined.append(failed(first.name, f"On {label}: {result.message}"))
+    return combined

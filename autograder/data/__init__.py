@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from autograder.config import CourseConfig, Locations, Profile
 from autograder.data.images import (
     CorruptImageWarning,
@@ -63,6 +65,12 @@ def load_split(
     }[split] if split in SPLITS else None
     folder = split_folder(config, locations, split, download=download)
     files = balanced_subset(list_labelled_files(folder, config.data.classes), limit, profile.seed)
+    if split != "train":
+        # Held-out rows in a seeded random order, never sorted by label: a row's position says
+        # nothing about its class. (The training split's order is only `fit`'s starting point
+        # and keeps the order the calibrations were measured with; its labels are given anyway.)
+        order = np.random.default_rng(profile.seed).permutation(len(files))
+        files = [files[i] for i in order]
     return load_images(
         files, image_size, cache_dir=locations.cache_dir, description=f"Decoding {split} ({image_size}px)"
     )

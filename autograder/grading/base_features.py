@@ -55,10 +55,16 @@ def features_of(base, extract_features, load: SplitLoader, default_size: int) ->
     }
 
 
-def write_linear_inputs(folder: Path, arrays: dict[str, np.ndarray]) -> Path:
-    """A folder the sandboxed worker may read, holding only `linear.npz`."""
+def write_linear_inputs(folder: Path, arrays: dict[str, np.ndarray], seed: int) -> Path:
+    """A folder the sandboxed worker may read, holding only the training features and labels.
+
+    Rows are in a seeded random order; the validation and hidden features stay with the grader.
+    """
+    from autograder.grading.inputs import shuffled  # noqa: PLC0415
+
     folder.mkdir(parents=True, exist_ok=True)
-    np.savez(folder / "linear.npz", **arrays)
+    train, labels = shuffled(seed, arrays["train"], arrays["labels"])
+    np.savez(folder / "linear.npz", train=train, labels=labels)
     folder.chmod(0o755)
     (folder / "linear.npz").chmod(0o644)
     return folder

@@ -14,9 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
+from autograder.grading.linear_model import LinearExportError
+from autograder.grading.measure import measure_fine_tuning, measure_transfer
 from autograder.grading.result import TrainingCurve
 from autograder.grading.worker_run import PartRun
-from autograder.probes.training_probe import load_probe
 from autograder.sandbox import UntrustedArtifactError, load_keras_model, read_json, read_npz
 from autograder.training.seeding import seed_everything
 
@@ -35,17 +36,8 @@ def _array(name: str, key: str) -> Callable[[Path], np.ndarray]:
     return lambda out: read_npz(out, name, max_arrays=MAX_ARRAYS)[key]
 
 
-def _probe(name: str) -> Callable[[Path], object]:
-    def load(out: Path):
-        read_npz(out, name, max_arrays=MAX_ARRAYS)  # validates the file before it is parsed
-        return load_probe(out / name)
-
-    return load
-
-
 def _linear(out: Path) -> dict:
-    arrays = read_npz(out, "linear.npz")
-    return {"validation": arrays["validation"], "test": arrays["test"]}
+    return read_npz(out, "linear.npz")  # the exported classifier's arrays; validated when applied
 
 
 # name -> (part, probe, loader of the probe's output folder)
@@ -65,11 +57,16 @@ ARTIFACTS: dict[str, tuple[str, str, Callable[[Path], object]]] = {
     "linear": ("feature_extraction", "linear_classifier", _linear),
     "transfer_uncompiled": ("feature_extraction", "transfer_model", _model("transfer_uncompiled.keras")),
     "transfer_model": ("feature_extraction", "transfer_model", _model("transfer_model.keras")),
-    "transfer_probe": ("feature_extraction", "transfer_model", _probe("transfer_probe.npz")),
     "fine_tune_model": ("fine_tuning", "fine_tuning_model", _model("fine_tune_model.keras")),
-    "fine_tune_probe": ("fine_tuning", "fine_tuning_model", _probe("fine_tune_probe.npz")),
     "unfreeze_other": ("fine_tuning", "unfreeze_elsewhere", lambda out: read_json(out, "unfreeze_other.json")),
     "callbacks": ("fine_tuning", "callbacks", lambda out: read_json(out, "callbacks.json")),
+}
+
+# Measured by the grader on a returned model (never in the student's process):
+# name -> (part, probe, measure(out folder, file name, grader inputs folder, seed)), see `measure.py`.
+MEASURED = {
+    "transfer_probe": ("feature_extraction", "transfer_model", lambda out, w, seed: measure_transfer(out, "transfer_model.keras", w, seed)),
+    "fine_tune_probe": ("fine_tuning", "fine_tuning_model", lambda out, w, seed: measure_fine_tuning(out, "fine_tune_model.keras", w, seed)),
 }
 
 # Trained results: name -> (method of the trainer, the artifacts it needs)
@@ -91,6 +88,8 @@ def needed_probes(checks) -> dict[str, tuple[str, ...]]:
     def add(name: str) -> None:
         if name in ARTIFACTS:
             wanted.add(ARTIFACTS[name][1])
+        elif name in MEASURED:
+            wanted.add(MEASURED[name][1])
         elif name in TRAINED:
             for need in TRAINED[name][1]:
                 add(need)
@@ -111,6 +110,9 @@ class SubmissionData:
         self._values: dict[str, object] = {}
         self._errors: dict[str, str] = {}
         self.curves: list[TrainingCurve] = []
+        # artifact name -> the run to read it from instead of its part's (e.g. the linear
+        # classifier fitted again on the student's own base's features)
+        self.artifact_runs: dict[str, PartRun] = {}
 
     def get(self, name: str):
         if name in self._values:
@@ -128,9 +130,9 @@ class SubmissionData:
     def _resolve(self, name: str):
         if name in self.shared:
             return self.shared[name]
-        if name in ARTIFACTS:
-            part, probe, loader = ARTIFACTS[name]
-            run = self.runs.get(part)
+        if name in ARTIFACTS or name in MEASURED:
+            part, probe, loader = ARTIFACTS[name] if name in ARTIFACTS else MEASURED[name]
+            run = self.artifact_runs.get(name) or self.runs.get(part)
             if run is None:
                 raise MissingData(f"The {part} part was not run")
             error = run.error_for(probe)
@@ -140,9 +142,12 @@ class SubmissionData:
                 # Layers built without a seed (Dropout, random augmentation) draw one when the model
                 # is loaded: seed first, so a model trains the same however many ran before it.
                 seed_everything(self.trainer.profile.seed)
+                if name in MEASURED:
+                    return loader(run.out, self.shared["grader_inputs"], self.trainer.profile.seed)
                 return loader(run.out)
-            except (UntrustedArtifactError, KeyError, ValueError, OSError, TypeError) as exc:
-                raise MissingData(f"`{probe}` returned something the grader cannot use: {exc}") from None
+            except Exception as exc:  # noqa: BLE001  (whatever a returned object does, it is that check's failure)
+                reason = str(exc) if isinstance(exc, (UntrustedArtifactError, LinearExportError)) else f"{type(exc).__name__}: {exc}"
+                raise MissingData(f"`{probe}` returned something the grader cannot use: {reason}") from None
         if name in TRAINED:
             method, needs = TRAINED[name]
             values = [self.get(need) for need in needs]

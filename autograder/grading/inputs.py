@@ -1,10 +1,14 @@
 """What the grader prepares once per profile and shares across submissions.
 
 The worker folder (`worker/`) holds only what student code may read: a few training images,
-reference features (numbers, not images), the reference augmentation blocks and a frozen
-model to fine-tune. The hidden test images stay in the grader process; the hidden split's
-features are computed once with the reference base and cached, so a batch of hundreds of
-submissions extracts them once.
+the reference features of the *training* split with their labels (rows in a seeded random
+order), images for the feature probe that appear in no array a worker can read (validation
+images with noise drawn from the operating system's randomness when the cache is built, so no
+table of features made in advance can answer them), the reference augmentation blocks and a
+frozen model to fine-tune. Nothing of the hidden split, features, labels or order, is ever in
+it: the validation and hidden features live in `hidden/`, and the grader applies the student's
+exported linear classifier to them itself. Each part reads only its own folder
+(`PART_INPUTS`), and only the parts in `WEIGHTS_PARTS` see the pretrained weights.
 """
 
 from __future__ import annotations
@@ -36,7 +40,9 @@ from autograder.training.seeding import seed_everything
 AUGMENTATION_SIZE = 64
 PROBE_IMAGES = 16
 TTA_IMAGES = 4
-INPUTS_VERSION = 2
+INPUTS_VERSION = 3
+# The feature probe's images: validation images plus noise of this amplitude (pixel values 0-255).
+FEATURE_PROBE_NOISE = 12.0
 
 
 @dataclass(frozen=True)
@@ -122,9 +128,25 @@ def dummy_model():
 PART_INPUTS = {
     "augmentation": ("tta.npz", "tta_model.keras"),
     "scratch": ("augmentation_scratch.keras", "dummy_model.keras"),
-    "feature_extraction": ("probe_images.npz", "linear.npz", "augmentation_base.keras", "dummy_model.keras"),
-    "fine_tuning": ("probe_images.npz", "frozen_model.keras"),
+    "feature_extraction": ("feature_probe.npz", "linear.npz", "augmentation_base.keras", "dummy_model.keras"),
+    "fine_tuning": ("frozen_model.keras",),
 }
+# The parts whose workers may read the pretrained weights (the others never need them, and a
+# scratch model that carried ImageNet weights would not be trained from scratch).
+WEIGHTS_PARTS = ("feature_extraction", "fine_tuning")
+
+
+def feature_probe_images(images: np.ndarray) -> np.ndarray:
+    """`images` plus noise from the OS's randomness: features no worker can look up in advance."""
+    rng = np.random.default_rng(int.from_bytes(os.urandom(16), "little"))
+    noise = rng.uniform(-FEATURE_PROBE_NOISE, FEATURE_PROBE_NOISE, images.shape)
+    return np.clip(images.astype("float32") + noise, 0, 255).astype("float32")
+
+
+def shuffled(seed: int, *arrays: np.ndarray) -> list[np.ndarray]:
+    """The arrays' rows in one seeded random order (the same order for each)."""
+    order = np.random.default_rng(seed).permutation(len(arrays[0]))
+    return [np.asarray(a)[order] for a in arrays]
 
 
 def _split_by_part(worker: Path) -> None:
@@ -148,6 +170,8 @@ def _build(ctx: CourseContext, profile: Profile, lab: LabModules, root: Path, we
     train = load("train", size)
     pick = np.random.default_rng(profile.seed).permutation(len(train))[:PROBE_IMAGES]
     np.savez(worker / "probe_images.npz", images=train.images[pick].astype("float32"), labels=train.labels[pick])
+    validation = load("validation", size)
+    np.savez(worker / "feature_probe.npz", images=feature_probe_images(validation.images[:PROBE_IMAGES]))
     validation_large = load("validation", profile.tta.resize_to)
     np.savez(worker / "tta.npz", images=validation_large.images[:TTA_IMAGES].astype("float32"))
     tta_model(crop).save(worker / "tta_model.keras")
@@ -156,17 +180,19 @@ def _build(ctx: CourseContext, profile: Profile, lab: LabModules, root: Path, we
     runner = LabRunner(lab, profile, load, weights_file)
     base = runner.base()
     fe = lab.feature_extraction
-    validation = load("validation", size)
     try:
         test = load("test", size)
     except DataNotFoundError:  # a student's `course check`: public checks need no hidden split
         test = None
+    # Readable by the feature-extraction worker: the training split's features and labels only.
+    train_features, train_labels = shuffled(profile.seed, fe.extract_features(base, train.images), train.labels)
+    np.savez(worker / "linear.npz", train=train_features, labels=train_labels)
+    # Grader only: the validation and hidden features the student's exported classifier is applied to.
+    empty = np.zeros((0, base.output_shape[-1]), "float32")
     np.savez(
-        worker / "linear.npz",
-        train=fe.extract_features(base, train.images),
-        labels=train.labels,
+        hidden / "linear_eval.npz",
         validation=fe.extract_features(base, validation.images),
-        test=fe.extract_features(base, test.images) if test is not None else np.zeros((0, base.output_shape[-1]), "float32"),
+        test=fe.extract_features(base, test.images) if test is not None else empty,
     )
     runner.train_frozen()
     runner.transfer_model.save(worker / "frozen_model.keras")

@@ -34,6 +34,7 @@ from autograder.grading.inputs import (
     _split_by_part,
     build_once,
     dummy_model,
+    feature_probe_images,
     settings_for,
     tta_model,
 )
@@ -118,12 +119,14 @@ def _build(root: Path, settings: dict, weights_file: Path, profile: Profile) -> 
     side = settings["base_size"]
     images = rng.uniform(0, 255, (PROBE_IMAGES, side, side, 3)).astype("float32")
     np.savez(worker / "probe_images.npz", images=images, labels=np.arange(PROBE_IMAGES) % 2)
+    np.savez(worker / "feature_probe.npz", images=feature_probe_images(images))
     np.savez(worker / "tta.npz", images=coordinate_images(PUBLIC_TTA_IMAGES, settings["tta_resize_to"]))
     tta_model(settings["tta_crop"]).save(worker / "tta_model.keras")
     for name, size in (("augmentation_scratch.keras", settings["scratch_size"]), ("augmentation_base.keras", side)):
         public_augmentation(seed, size).save(worker / name)
     features = rng.normal(size=(PROBE_IMAGES, 8)).astype("float32")
-    np.savez(worker / "linear.npz", train=features, labels=np.arange(PROBE_IMAGES) % 2, validation=features, test=features[:0])
+    np.savez(worker / "linear.npz", train=features, labels=np.arange(PROBE_IMAGES) % 2)
+    np.savez(hidden / "linear_eval.npz", validation=features, test=features[:0])
     public_frozen_model(settings).save(worker / "frozen_model.keras")
     np.savez(hidden / "labels.npz", test=np.zeros((0,), np.int32), validation=np.zeros((0,), np.int32))
     _split_by_part(worker)

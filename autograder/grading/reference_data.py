@@ -80,7 +80,7 @@ class ReferenceData:
 
     @cached_property
     def features(self) -> np.ndarray:
-        return self.lab.feature_extraction.extract_features(self.base, self._array("probe_images.npz", "images"))
+        return self.lab.feature_extraction.extract_features(self.base, self._array("feature_probe.npz", "images"))
 
     @cached_property
     def transfer_model(self):

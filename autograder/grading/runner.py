@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import tempfile
 import time
 from collections.abc import Mapping
@@ -108,6 +107,20 @@ class Grader:
             self.thresholds = self._thresholds()
         with np.load(self.inputs.hidden / "labels.npz", allow_pickle=False) as labels:
             self.hidden_labels = labels["test"]
+        self.linear_features: dict[str, np.ndarray] = {}
+        if (self.inputs.hidden / "linear_eval.npz").is_file():
+            with np.load(self.inputs.hidden / "linear_eval.npz", allow_pickle=False) as arrays:
+                self.linear_features = {key: arrays[key] for key in arrays.files}
+        self._frozen_weights: list | None = None
+
+    def frozen_weights(self) -> list:
+        """The weights of the grader's frozen model (what part 4 starts fine-tuning from)."""
+        if self._frozen_weights is None:
+            import keras  # noqa: PLC0415
+
+            model = keras.models.load_model(self.inputs.worker / "frozen_model.keras", safe_mode=True)
+            self._frozen_weights = [np.asarray(w) for w in model.get_weights()]
+        return self._frozen_weights
 
     @property
     def probes(self) -> dict[str, tuple[str, ...]]:
@@ -166,8 +179,14 @@ class Grader:
             with ThreadPoolExecutor(max(1, min(PARALLEL_PARTS, len(parts)))) as pool:
                 futures = {part: pool.submit(sandboxed, part) for part in parts}
                 runs = PartRuns(futures)
-                shared = {"reference": self.reference, "settings": self.inputs.settings, "thresholds": self.thresholds}
-                trainer = SubmissionTrainer(profile, self.ctx.split_loader(profile), self.hidden_labels)
+                shared = {
+                    "reference": self.reference, "settings": self.inputs.settings, "thresholds": self.thresholds,
+                    "grader_inputs": self.inputs.worker,
+                }
+                trainer = SubmissionTrainer(
+                    profile, self.ctx.split_loader(profile), self.hidden_labels, dict(self.linear_features),
+                    reference_base=lambda: self.reference.base, frozen_weights=self.frozen_weights,
+                )
                 data = SubmissionData(runs, shared, trainer)
                 notes = [f"Thresholds of profile {self.profile_name!r}: {self.thresholds.problem}."] if self.thresholds.problem else []
                 graded: dict[str, PartResult] = {}
@@ -180,6 +199,7 @@ class Grader:
                             notes.append(note)
                     graded[part] = self._grade_part(part, future.result(), data, Path(submission).name)
             results = [graded[part] for part in parts]
+            notes += [note for note in trainer.notes if note not in notes]
         return SubmissionResult(
             submission=Path(submission).name,
             content_hash=content_hash(Path(submission), modules),
@@ -206,14 +226,16 @@ class Grader:
 
         Runs before any check reads `linear`. Returns a note for the student, or None when the
         shared reference features were right (the same base) or when no base was built (the
-        load_base checks say why).
+        load_base checks say why). Never raises for what the returned base is or does.
         """
-        run = data.runs["feature_extraction"]
         try:
             student = data.get("base")  # the same loaded model the load_base check judges
         except MissingData:
             return None
-        difference = base_difference(student, self.reference.base)
+        try:
+            difference = base_difference(student, self.reference.base)
+        except Exception as exc:  # noqa: BLE001  (a returned object the grader cannot even compare)
+            difference = f"a base the grader could not compare ({type(exc).__name__}: {str(exc)[:200]})"
         if difference is None:
             return None
         profile = self.inputs.profile
@@ -223,23 +245,21 @@ class Grader:
                 profile.base.image_size,
             )
         except Exception as exc:  # noqa: BLE001  (a base the grader cannot run earns no linear accuracy)
-            run.outcomes["linear_classifier"] = {
+            data.runs["feature_extraction"].outcomes["linear_classifier"] = {
                 "name": "linear_classifier", "ok": False,
                 "error": f"The grader could not extract features with the base from load_base ({difference}): {type(exc).__name__}: {exc}",
             }
             return f"load_base returned a base other than the reference's ({difference}) that the grader could not run."
-        folder = write_linear_inputs(work / "linear-own-base", arrays)
+        folder = write_linear_inputs(work / "linear-own-base", arrays, profile.seed)
         module = self.ctx.config.parts["feature_extraction"].module
         again = run_part(
             "feature_extraction", submission, module, self.inputs, work, self.hidden_paths(), limits,
             self.isolation_level, probes=("linear_classifier",), inputs_dir=folder,
         )
-        outcome = again.outcomes.get("linear_classifier")
-        if outcome is not None and outcome.get("ok"):
-            shutil.copyfile(again.out / "linear.npz", run.out / "linear.npz")
-            run.outcomes["linear_classifier"] = outcome
-        else:
-            run.outcomes["linear_classifier"] = {"name": "linear_classifier", "ok": False, "error": again.error_for("linear_classifier")}
+        # Read from that run's own output folder, as data; the grader applies it to the
+        # own-base features of the validation and hidden splits, which no worker ever sees.
+        data.artifact_runs["linear"] = again
+        data.trainer.linear_features = {"validation": arrays["validation"], "test": arrays["test"]}
         return (
             f"load_base returned a base other than the reference's ({difference}), so fit_linear_classifier was "
             "fitted and scored on that base's features (extracted by the grader with the reference's preprocessing and pooling)."

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import autograder
-from autograder.grading.inputs import GradingInputs
+from autograder.grading.inputs import WEIGHTS_PARTS, GradingInputs
 from autograder.grading.result import SandboxSummary
 from autograder.probes.protocol import REPORT, REQUEST, ProbeRequest
 from autograder.sandbox import GIB, Limits, PythonEntry, UntrustedArtifactError, read_json, run_sandboxed
@@ -39,14 +39,16 @@ class PartRun:
         )
 
 
-def worker_env(inputs: GradingInputs) -> dict[str, str]:
+def worker_env(inputs: GradingInputs, weights: bool = True) -> dict[str, str]:
+    """The worker's environment; KERAS_HOME points at the weights only when the part may read them."""
     env = {
-        "KERAS_HOME": str(inputs.keras_home),
         "KERAS_BACKEND": os.environ.get("KERAS_BACKEND", "tensorflow"),
         "TF_CPP_MIN_LOG_LEVEL": "3",
         "PYTHONHASHSEED": "0",
         "MPLBACKEND": "Agg",
     }
+    if weights:
+        env["KERAS_HOME"] = str(inputs.keras_home)
     for name in ("TF_NUM_INTEROP_THREADS", "TF_NUM_INTRAOP_THREADS", "OMP_NUM_THREADS", "CUDA_VISIBLE_DEVICES"):
         if name in os.environ:
             env[name] = os.environ[name]
@@ -92,15 +94,18 @@ def run_part(
         folder.chmod(0o755)
     for path in (*code.iterdir(), request_dir / REQUEST):
         path.chmod(0o644)
-    weights = Path(inputs.settings["weights_file"]).resolve().parent
+    # Only the parts that build the pretrained base see the weights (a scratch model that
+    # loaded ImageNet weights would not be trained from scratch).
+    with_weights = part in WEIGHTS_PARTS
+    weights = [inputs.keras_home, Path(inputs.settings["weights_file"]).resolve().parent] if with_weights else []
     result = run_sandboxed(
         PythonEntry(module="autograder.probes.worker", args=(str(request_dir / REQUEST),)),
         workdir=code,
-        readable=[PACKAGE_DIR, request_dir, readable_inputs, inputs.keras_home, weights],
+        readable=[PACKAGE_DIR, request_dir, readable_inputs, *weights],
         writable_out=out,
         hidden=hidden,
         limits=limits,
-        env=worker_env(inputs),
+        env=worker_env(inputs, with_weights),
         isolation_level=isolation_level,
     )
     tail = (result.stderr.text or "")[-6000:]

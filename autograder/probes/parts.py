@@ -1,8 +1,11 @@
 """The probes of each part: grader code that runs INSIDE the sandboxed worker.
 
 A probe calls the student's functions with grader-made inputs and saves what comes back as
-data (`.keras`, `.npz`, JSON) in the output folder. It computes no score: the grader reads the
-artifacts in its own process and judges them there.
+data (`.keras`, `.npz`, JSON) in the output folder. It computes no score and measures nothing:
+the student's module is imported in this process and may have patched anything in it, so
+every measurement (training steps, which weights move, whether a model was compiled again,
+predictions on held-out features) is made by the grader on the artifacts, in a process that
+never imports student code. What a probe saves is the submission's answer, nothing more.
 """
 
 from __future__ import annotations
@@ -86,9 +89,14 @@ def scratch_models(module: ModuleType, ctx: ProbeContext) -> dict:
 
 def scratch_compiled(module: ModuleType, ctx: ProbeContext) -> dict:
     """The two convnets the grader will train, built and compiled by the submission."""
-    size = ctx.settings["scratch_size"]
+    from autograder.training.seeding import seed_everything  # noqa: PLC0415
+
+    size, seed = ctx.settings["scratch_size"], int(ctx.settings["seed"])
     augmentation = ctx.model("augmentation_scratch.keras")
+    # Each model is built right after seeding, as the grader re-initialises it before training.
+    seed_everything(seed)
     plain = module.build_scratch_cnn((size, size, 3))
+    seed_everything(seed)
     augmented = module.build_scratch_cnn((size, size, 3), augmentation=augmentation, dropout=ctx.settings["scratch_dropout"])
     for name, model in (("scratch_plain.keras", plain), ("scratch_augmented.keras", augmented)):
         compiled = module.compile_scratch_cnn(_require_model(model, "build_scratch_cnn"))
@@ -118,27 +126,27 @@ def base_model(module: ModuleType, ctx: ProbeContext) -> dict:
 def features(module: ModuleType, ctx: ProbeContext) -> dict:
     from autograder.probes.training_probe import reference_base  # noqa: PLC0415
 
-    images = ctx.array("probe_images.npz", "images")
+    images = ctx.array("feature_probe.npz", "images")  # in no array this worker can read
     base = reference_base(ctx.settings)  # the student's extraction, on the grader's base
     values = module.extract_features(base, images.copy(), batch_size=16)
     return ctx.save_arrays("features.npz", features=np.asarray(values, dtype="float32"))
 
 
 def linear_classifier(module: ModuleType, ctx: ProbeContext) -> dict:
+    """Fit on the training features; export the classifier as arrays (the grader predicts)."""
+    from autograder.grading.linear_model import export_linear  # noqa: PLC0415
+
     with np.load(ctx.inputs / "linear.npz", allow_pickle=False) as data:
-        train, labels, validation, test = data["train"], data["labels"], data["validation"], data["test"]
+        train, labels = data["train"], data["labels"]
     classifier = module.fit_linear_classifier(train.copy(), labels.copy())
     if not hasattr(classifier, "predict_proba"):
         raise TypeError(f"fit_linear_classifier must return a classifier with predict_proba. Received: {type(classifier).__name__}")
-    proba_val = np.asarray(classifier.predict_proba(validation))
-    proba_test = np.asarray(classifier.predict_proba(test))
-    ctx.save_arrays("linear.npz", validation=proba_val, test=proba_test)
-    linear = hasattr(classifier, "coef_") or hasattr(getattr(classifier, "steps", [[None, None]])[-1][1], "coef_")
-    return {"artifact": "linear.npz", "classifier": type(classifier).__name__, "linear": bool(linear)}
+    np.savez(ctx.out / "linear.npz", **export_linear(classifier))
+    return {"artifact": "linear.npz", "classifier": type(classifier).__name__}
 
 
 def transfer_model(module: ModuleType, ctx: ProbeContext) -> dict:
-    from autograder.probes.training_probe import reference_base, training_probe  # noqa: PLC0415
+    from autograder.probes.training_probe import reference_base  # noqa: PLC0415
 
     try:
         base = _base(module, ctx)
@@ -155,9 +163,7 @@ def transfer_model(module: ModuleType, ctx: ProbeContext) -> dict:
         module.compile_transfer_model(model, learning_rate=ctx.settings["transfer_lr"]), "compile_transfer_model"
     )
     ctx.save_model(model, "transfer_model.keras")
-    images, labels = ctx.array("probe_images.npz", "images"), ctx.array("probe_images.npz", "labels")
-    training_probe(model, images, labels, ctx.out / "transfer_probe.npz")
-    return {"artifacts": ["transfer_uncompiled.keras", "transfer_model.keras", "transfer_probe.npz"], "base": base_source}
+    return {"artifacts": ["transfer_uncompiled.keras", "transfer_model.keras"], "base": base_source}
 
 
 def transfer_compile(module: ModuleType, ctx: ProbeContext) -> dict:
@@ -177,20 +183,20 @@ def nested_base(model):
 
 
 def fine_tuning_model(module: ModuleType, ctx: ProbeContext) -> dict:
-    from autograder.probes.training_probe import training_probe  # noqa: PLC0415
+    """unfreeze_top and compile_for_fine_tuning on the trained frozen model.
 
+    The grader's frozen model was trained before it was saved, so it loads with a built
+    optimizer whose step count is above zero: a model that comes back with that optimizer
+    state was not compiled again (the grader reads this from the file and reproduces the
+    consequences itself, see `autograder.grading.measure`).
+    """
     model = ctx.model("frozen_model.keras")
-    images, labels = ctx.array("probe_images.npz", "images"), ctx.array("probe_images.npz", "labels")
-    # The lab's model has trained (frozen) before it is fine-tuned: train it one step here too,
-    # so a model that is not compiled again keeps its stale train function, as it would.
-    model.fit(images[:4].astype("float32"), labels[:4].astype("float32"), batch_size=4, epochs=1, verbose=0)
     module.unfreeze_top(nested_base(model), ctx.settings["fine_tune_at"])
     model = _require_model(
         module.compile_for_fine_tuning(model, learning_rate=ctx.settings["fine_tune_lr"]), "compile_for_fine_tuning"
     )
     ctx.save_model(model, "fine_tune_model.keras")
-    training_probe(model, images, labels, ctx.out / "fine_tune_probe.npz")
-    return {"artifacts": ["fine_tune_model.keras", "fine_tune_probe.npz"]}
+    return {"artifacts": ["fine_tune_model.keras"]}
 
 
 def fine_tuning_compile(module: ModuleType, ctx: ProbeContext) -> dict:

@@ -4,7 +4,7 @@
 from autograder.checks import check
 from autograder.checks.accuracy import score_accuracy
 from autograder.checks.callbacks import check_early_stopping
-from autograder.checks.compile_settings import check_compile_settings, check_recompiled
+from autograder.checks.compile_settings import check_compile_settings_on, check_recompiled
 from autograder.checks.trainability import check_trainability_flags
 from autograder.checks.training_probe import check_frozen_by_behaviour
 
@@ -23,8 +23,11 @@ def test_unfreeze_top_trainable_layers(fine_tune_model, reference):
 
 
 @check(part="fine_tuning", points=3, visibility="visible", name="compile_for_fine_tuning: compile settings")
-def test_fine_tuning_compile_settings(fine_tuning_compile, settings):
-    return check_compile_settings(fine_tuning_compile, optimizer="RMSprop", learning_rate=settings["fine_tune_lr"])
+def test_fine_tuning_compile_settings(fine_tuning_compile, fine_tune_model, settings):
+    return check_compile_settings_on(
+        {"the trained frozen model": fine_tuning_compile, "the model the grader fine-tunes": fine_tune_model},
+        optimizer="RMSprop", learning_rate=settings["fine_tune_lr"],
+    )
 
 
 @check(part="fine_tuning", points=3, visibility="visible", name="fine_tuning_callbacks: EarlyStopping on val_loss restoring the best weights")

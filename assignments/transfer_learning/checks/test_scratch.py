@@ -4,7 +4,7 @@
 from autograder.checks import check
 from autograder.checks.accuracy import score_accuracy
 from autograder.checks.architecture import check_architecture
-from autograder.checks.compile_settings import check_compile_settings
+from autograder.checks.compile_settings import check_compile_settings_on
 from autograder.checks.parameters import check_parameter_counts_at_sizes
 
 
@@ -19,7 +19,14 @@ def test_scratch_parameter_counts_at_two_sizes(scratch_150, scratch_other, refer
 
 
 @check(part="scratch", points=3, visibility="visible", name="compile_scratch_cnn: compile settings")
-def test_scratch_compile_settings(scratch_compile):
-    return check_compile_settings(scratch_compile, optimizer="RMSprop", learning_rate=1e-4)
+def test_scratch_compile_settings(scratch_compile, scratch_plain, scratch_augmented):
+    return check_compile_settings_on(
+        {
+            "a model the grader built to probe compile_scratch_cnn": scratch_compile,
+            "the convnet the grader trains without augmentation": scratch_plain,
+            "the convnet the grader trains with augmentation": scratch_augmented,
+        },
+        optimizer="RMSprop", learning_rate=1e-4,
+    )
 
 

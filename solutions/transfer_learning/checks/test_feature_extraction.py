@@ -6,7 +6,7 @@ from autograder.checks import check
 from autograder.checks.accuracy import score_accuracy
 from autograder.checks.architecture import check_architecture
 from autograder.checks.calls import check_called_in_inference_mode
-from autograder.checks.compile_settings import check_compile_settings
+from autograder.checks.compile_settings import check_compile_settings_on
 from autograder.checks.parameters import check_parameter_counts
 from autograder.checks.trainability import check_frozen, check_trainability_flags
 from autograder.checks.training_probe import check_frozen_by_behaviour
@@ -58,8 +58,11 @@ def test_transfer_model_calls_the_base_in_inference_mode(transfer_model):
 
 
 @check(part="feature_extraction", points=2, visibility="visible", name="compile_transfer_model: compile settings")
-def test_transfer_compile_settings(transfer_compile, settings):
-    return check_compile_settings(transfer_compile, optimizer="Adam", learning_rate=settings["transfer_lr"])
+def test_transfer_compile_settings(transfer_compile, transfer_model, settings):
+    return check_compile_settings_on(
+        {"a model the grader built to probe compile_transfer_model": transfer_compile, "the model the grader trains": transfer_model},
+        optimizer="Adam", learning_rate=settings["transfer_lr"],
+    )
 
 
 @check(part="feature_extraction", points=3, visibility="hidden", name="transfer model: the base does not move while training")
