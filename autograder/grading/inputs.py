@@ -40,7 +40,7 @@ from autograder.training.seeding import seed_everything
 AUGMENTATION_SIZE = 64
 PROBE_IMAGES = 16
 TTA_IMAGES = 4
-INPUTS_VERSION = 3
+INPUTS_VERSION = 4
 # The feature probe's images: validation images plus noise of this amplitude (pixel values 0-255).
 FEATURE_PROBE_NOISE = 12.0
 
