@@ -103,11 +103,12 @@ def run_sandboxed(
         isolation_level: Force a level (tests do); None picks the strongest available.
         devices: Device nodes to expose beyond null/zero/random/tty, e.g. `gpu_devices()`
             for the `gpu` profile.
-        cgroup_parent: Where to make the run's cgroup (a v2 folder, or a path relative to
-            every v1 hierarchy), e.g. a subtree delegated to an unprivileged grader with
-            `cgroups.delegate_cgroup`; None reads `COURSE_SANDBOX_CGROUP`, else the
-            sandbox picks one (see `cgroups.py`). Without any, the watchdog enforces memory
-            and the result's `isolation.limits` is "watchdog".
+        cgroup_parent: Where to make the run's cgroup: a v2 folder, v1 folders (one per
+            hierarchy) joined with ":", or a path relative to every hierarchy's root, e.g.
+            `parent_setting(delegate_cgroup(...))` for an unprivileged grader; "off" for
+            none. None reads `COURSE_SANDBOX_CGROUP`, else the sandbox picks one (see
+            `cgroups.py`). Without a cgroup the watchdog enforces memory, and the result's
+            `isolation.limits` is "watchdog" (with a warning).
 
     Returns:
         The `SandboxResult`: outcome, exit code or signal, duration, bounded output and the
@@ -289,10 +290,8 @@ def _execute_in(
     argv = [*prefix, *launcher]
     if group is not None:
         argv = group.wrap(argv)
-    shared = None
-    if group is None:
-        plain_tmp = request.scratch / "tmp" if request.level is IsolationLevel.PLAIN else None
-        shared = SharedMemory(plain_tmp=plain_tmp, host_shm_uid=uid if plain_tmp is not None else None)
+    plain_tmp = request.scratch / "tmp" if request.level is IsolationLevel.PLAIN else None
+    shared = SharedMemory(plain_tmp=plain_tmp, host_shm_uid=uid if plain_tmp is not None else None)
     started = time.monotonic()
     try:
         proc = subprocess.Popen(

@@ -129,6 +129,10 @@ class SharedMemory:
             return used
         return 0
 
+    def plain_tmp_usage(self) -> int:
+        """The plain level's `/tmp` folder and its user's files in the host `/dev/shm` (bytes)."""
+        return self._plain_usage() if self.plain_tmp is not None else 0
+
     def _plain_usage(self) -> int:
         """The plain level's `/tmp` folder and its user's files in the host `/dev/shm`."""
         now = time.monotonic()
@@ -166,7 +170,8 @@ def watch_run(
         uid: The run's own user id, or None.
         started: `time.monotonic()` when the launcher was started.
         group: The run's cgroup, whose OOM kills end the run; None when it has none.
-        shared: Without a cgroup, what measures the memory held outside the processes' RSS.
+        shared: What measures the memory held outside the processes' RSS (used without a
+            cgroup), and the plain level's host `/tmp` folder (held to `tmp_bytes` always).
 
     Returns:
         What the watchdog saw and whether it killed the run.
@@ -205,11 +210,17 @@ def watch_run(
             elif now >= next_out_check:
                 next_out_check = now + _OUT_DIR_CHECK_EVERY_S
                 used, entries = out_dir_usage(out)
+                tmp_used = shared.plain_tmp_usage() if shared is not None and shared.plain_tmp else 0
                 if used > limits.max_out_dir_bytes or entries > MAX_ENTRIES:
                     watch.killed_for = Outcome.OUT_DIR_FULL
                     watch.detail = (
                         f"Expected at most {limits.max_out_dir_bytes} bytes in writable_out. "
                         f"Received: bytes={used}, entries={entries}."
+                    )
+                elif tmp_used > limits.tmp_bytes:  # the plain level's /tmp is a host folder
+                    watch.killed_for = Outcome.OUT_DIR_FULL
+                    watch.detail = (
+                        f"Expected at most {limits.tmp_bytes} bytes in the private /tmp. Received: bytes={tmp_used}."
                     )
         if watch.killed_for is not None:
             procs.kill_family(proc.pid, uid)

@@ -268,6 +268,25 @@ def test_plain_level_as_root_refuses_what_its_user_cannot_reach(make_box, tmp_pa
     assert str(private) in result.message and "o+x" in result.message
 
 
+@pytest.mark.parametrize("level", _levels())
+def test_private_tmp_is_held_to_its_size(make_box, level):
+    # bwrap and namespaces: a sized tmpfs; plain: a host folder the watchdog measures.
+    code = (
+        "import os, time\n"
+        "fd = os.open(os.path.join(os.environ['TMPDIR'], 'big'), os.O_CREAT | os.O_WRONLY, 0o600)\n"
+        "try:\n"
+        "    for _ in range(12): os.write(fd, b'x' * (8 << 20))\n"
+        "except OSError as exc:\n"
+        "    print('refused', exc.errno)\n"
+        "time.sleep(3)\n"
+    )
+    result = make_box(level).run(code, limits=replace(FAST, tmp_bytes=32 * MIB))
+    if level is IsolationLevel.PLAIN:
+        assert result.outcome is Outcome.OUT_DIR_FULL and "private /tmp" in result.message, result.message
+    else:
+        assert result.outcome is Outcome.OK and "refused" in result.stdout.text, result.message
+
+
 def test_cpu_quota_binds(make_box):
     _cgroup_or_skip()
     box = make_box(IsolationLevel.PLAIN if unavailable_reason(IsolationLevel.BWRAP) else IsolationLevel.BWRAP)
