@@ -54,7 +54,17 @@ def scenario():
     if reason:
         pytest.skip(reason)
 
+    cache: dict = {}
+
     def run(level: str, extra_env: dict | None = None) -> dict:
+        key = (level, tuple(sorted((extra_env or {}).items())))
+        if key not in cache:
+            cache[key] = _run(level, extra_env)
+        if "unavailable" in cache[key]:
+            pytest.skip(f"`{level}` not available to `nobody` here: {cache[key]['unavailable']}")
+        return cache[key]
+
+    def _run(level: str, extra_env: dict | None = None) -> dict:
         base = tempfile.mkdtemp(prefix="autograder-unprivileged-")
         os.chmod(base, 0o755)
         os.chown(base, NOBODY, NOBODY)
@@ -79,10 +89,7 @@ def scenario():
         finally:
             shutil.rmtree(base, ignore_errors=True)
         assert done.returncode == 0, done.stderr.decode()[-2000:]
-        results = json.loads(done.stdout)
-        if "unavailable" in results:
-            pytest.skip(f"`{level}` not available to `nobody` here: {results['unavailable']}")
-        return results
+        return json.loads(done.stdout)
 
     return run
 
