@@ -10,9 +10,11 @@ Written to `out/`:
 
 The tests are otter exception-based test files (one per part). Each has a public case (every
 graded function is written: `check_part`) worth nothing, and a hidden case worth the part's points
-that grades the notebook with `course grade` (`runtime.otter_case`). Otter scores a case all or
-nothing; the `OtterPartScores` plugin then sets each part to its exact score, so partial credit
-matches `course grade`. The experiment cells are tagged `otter_ignore`: otter does not run them.
+that fails when run: the score is not computed in otter's kernel, where student cells run. The
+`OtterPartScores` plugin (see `otter_plugin.py`) grades the notebook with the sandboxed `course
+grade` in otter's grading process before the kernel starts, hands the kernel a notebook without
+any student cell, and sets each part to its exact `course grade` score (partial credit included).
+The experiment cells are tagged `otter_ignore`.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from autograder.export.notebooks import GENERATED, CheckInfo, cell_id, new_noteb
 BUNDLE = "course"
 OWNED = ("student", "solution", "autograder", "autograder.zip")
 PLUGIN = "autograder.export.otter_plugin.OtterPartScores"
+FAIL_IN_KERNEL = "Graded by the course autograder outside the notebook's kernel (the OtterPartScores plugin)"
 IGNORE_TAG = "otter_ignore"
 INIT_SOURCE = '# Initialize Otter\nimport otter\ngrader = otter.Notebook("lab.ipynb")'
 EXPORT_SOURCE = "# Save your notebook first, then run this cell to make the zip you hand in.\ngrader.export(pdf=False, run_tests=False)"
@@ -65,9 +68,8 @@ HIDDEN_CASE = '''
 
 @test_case(name={hidden_name!r}, points={points!r}, hidden=True)
 def test_graded():
-    from autograder.export.runtime import otter_case
-
-    otter_case({part!r}, profile={profile!r}, bundle={bundle!r})
+    # `course grade` scores this part in otter's grading process: {plugin}.
+    raise AssertionError({message!r})
 '''
 
 
@@ -85,7 +87,7 @@ def otter_test_file(
     )
     if not public:
         text += HIDDEN_CASE.format(hidden_name=f"{part}: graded by the course autograder", points=float(points),
-                                   part=part, profile=profile, bundle=BUNDLE)
+                                   plugin=PLUGIN, message=FAIL_IN_KERNEL)
     return text
 
 
@@ -110,9 +112,9 @@ def notebook(cells: list[LabCell], solved: bool, assignment: str) -> nbformat.No
     return new_notebook(out, otter={"assignment_name": assignment})
 
 
-def otter_config(assignment: str) -> dict:
-    """What `otter_config.json` holds: the assignment name and the partial-credit plugin."""
-    return {"assignment_name": assignment, "lang": "python", "plugins": [PLUGIN]}
+def otter_config(assignment: str, profile: str) -> dict:
+    """What `otter_config.json` holds: the assignment name and the grading plugin with its profile."""
+    return {"assignment_name": assignment, "lang": "python", "plugins": [{PLUGIN: {"profile": profile}}]}
 
 
 def _write_tests(folder: Path, ctx: CourseContext, profile: str, public: bool) -> None:
@@ -149,7 +151,7 @@ def export(ctx: CourseContext, out: Path, profile: str, with_data: bool = True) 
     _write_tests(out / "student" / "tests", ctx, profile, public=True)
     folder = out / "autograder"
     _write_tests(folder / "tests", ctx, profile, public=False)
-    (folder / "otter_config.json").write_text(json.dumps(otter_config(assignment), indent=2) + "\n")
+    (folder / "otter_config.json").write_text(json.dumps(otter_config(assignment, profile), indent=2) + "\n")
     requirements = pinned_requirements(ctx.locations.root / "pyproject.toml")
     (folder / "requirements.txt").write_text(requirements + f"/autograder/source/files/{BUNDLE}\n")
     write_bundle(ctx, folder / BUNDLE, profile, with_data=with_data)

@@ -30,7 +30,6 @@ from pathlib import Path
 from autograder.grading.result import PartResult, SubmissionResult
 
 NOTEBOOK_ENV = "COURSE_NOTEBOOK"
-HANDOFF = ".course-grading.json"
 _GRADED: dict[tuple[str, str, str], SubmissionResult] = {}
 
 
@@ -166,19 +165,3 @@ def grade_part(part: str, profile: str, notebook: str | os.PathLike | None = Non
     found = _part(grade_notebook(profile, notebook, bundle), part)
     print(part_report(found))
     return min(found.score, found.max_score)  # rounding may put a full part 1e-4 above its points
-
-
-def otter_case(part: str, profile: str, notebook: str | os.PathLike | None = None, bundle: str | None = None) -> None:
-    """An otter test case: pass when the part earns full marks, else fail with the part's checks.
-
-    The part's exact score (partial credit included) is left in `.course-grading.json` for the
-    `OtterPartScores` plugin, which sets it as the test file's score.
-    """
-    result = grade_notebook(profile, notebook, bundle)
-    found = _part(result, part)
-    handoff = Path.cwd() / HANDOFF
-    scores = json.loads(handoff.read_text(encoding="utf-8")) if handoff.is_file() else {}
-    scores[part] = {"score": found.score, "max_score": found.max_score}
-    handoff.write_text(json.dumps(scores), encoding="utf-8")
-    if found.score < found.max_score - 1e-9:
-        raise AssertionError(part_report(found))

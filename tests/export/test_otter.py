@@ -19,7 +19,8 @@ from autograder import export
 from autograder.export.notebooks import part_checks
 from autograder.export.otter import IGNORE_TAG, PLUGIN
 from autograder.export.otter_plugin import OtterPartScores
-from autograder.export.runtime import HANDOFF
+from autograder.checks.result import CheckResult
+from autograder.grading.result import PartResult, SubmissionResult
 from autograder.notebook_submission import extract_modules, graded_functions
 from tests.export.conftest import part_scores, same_scores
 from tests.conftest import TEST_PROFILE
@@ -72,7 +73,7 @@ def test_zip_is_otters_with_our_config_tests_and_bundle(exported):
             if name.startswith("tests/"):
                 assert zf.read(name) == (exported / "autograder" / name).read_bytes(), name
     assert {"run_autograder", "setup.sh", "environment.yml", "files/course/course.yaml"} <= names
-    assert config["plugins"] == [PLUGIN]
+    assert config["plugins"] == [{PLUGIN: {"profile": TEST_PROFILE}}]
 
 
 def test_notebooks_tag_experiments_ignored_and_check_every_part(exported, ctx):
@@ -103,7 +104,8 @@ def test_solved_notebook_holds_the_solution_and_student_notebook_the_stubs(expor
     assert "BEGIN SOLUTION" not in (exported / "student" / "lab.ipynb").read_text()
 
 
-def test_plugin_gives_the_part_its_exact_score(tmp_path):
+def scratch_results(tmp_path: Path) -> GradingResults:
+    """Otter's results for a `scratch` test file whose hidden case failed (0 of 20 points)."""
     path = tmp_path / "scratch.py"
     path.write_text(
         "from otter.test_files import test_case\nOK_FORMAT = False\nname = 'scratch'\n"
@@ -111,21 +113,49 @@ def test_plugin_gives_the_part_its_exact_score(tmp_path):
     )
     test = ExceptionTestFile.from_file(str(path))
     test.run({})
-    results = GradingResults([test])
+    return GradingResults([test])
+
+
+def test_plugin_gives_the_part_its_exact_score(tmp_path):
+    results = scratch_results(tmp_path)
     assert results.get_score("scratch") == 0
-    notebook = tmp_path / "lab.ipynb"
-    notebook.write_text("{}")
-    (tmp_path / HANDOFF).write_text(json.dumps({"scratch": {"score": 12.5, "max_score": 20}, "other": {"score": 1}}))
-    OtterPartScores(str(notebook), {}, {}).after_grading(results)
+    plugin = OtterPartScores(str(tmp_path / "lab.ipynb"), {}, {"profile": TEST_PROFILE})
+    checks = [CheckResult("a check", 20.0, 12.5, 20.0, "hidden", "", "scratch")]
+    plugin.result = SubmissionResult("lab", "h", TEST_PROFILE, "d", [PartResult("scratch", "Scratch", 20.0, checks)])
+    plugin.after_grading(results)
     assert results.get_score("scratch") == 12.5
-    assert not (tmp_path / HANDOFF).exists()
 
 
-def test_plugin_removes_a_handoff_file_brought_by_the_submission(tmp_path):
-    notebook = tmp_path / "lab.ipynb"
-    (tmp_path / HANDOFF).write_text(json.dumps({"scratch": {"score": 20}}))
-    OtterPartScores(str(notebook), {}, {}).before_grading(None)
-    assert not (tmp_path / HANDOFF).exists()
+def test_plugin_scores_zero_without_a_grading(tmp_path):
+    results = scratch_results(tmp_path)
+    results.update_score("scratch", 20)  # what a forged kernel result would say
+    OtterPartScores(str(tmp_path / "lab.ipynb"), {}, {"profile": TEST_PROFILE}).after_grading(results)
+    assert results.get_score("scratch") == 0
+
+
+def test_plugin_removes_what_the_submission_brought_and_runs_no_cell(tmp_path, monkeypatch):
+    import autograder.export.runtime as runtime
+
+    folder = tmp_path / "submission"
+    (folder / "course").mkdir(parents=True)
+    (folder / "tests").mkdir()
+    (folder / "autograder").mkdir()
+    for name in ("lab.ipynb", ".otter_log", "otter.py", "__init__.py", "course/course.yaml", "autograder/__init__.py"):
+        (folder / name).write_text("{}")
+    graded = []
+    monkeypatch.setattr(runtime, "grade_notebook", lambda profile, notebook, bundle: graded.append((profile, notebook, bundle)))
+    plugin = OtterPartScores(str(folder / "lab.ipynb"), {}, {"profile": TEST_PROFILE})
+    plugin.before_grading(None)
+    assert sorted(p.name for p in folder.iterdir()) == ["__init__.py", "lab.ipynb", "tests"]
+    assert graded == [(TEST_PROFILE, folder / "lab.ipynb", str(tmp_path / "source" / "files" / "course"))]
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import os")])
+    assert plugin.before_execution(notebook).cells == []
+
+
+def test_plugin_refuses_a_submission_that_is_not_a_notebook(tmp_path):
+    (tmp_path / "otter.py").write_text("print('hi')")
+    with pytest.raises(ValueError, match="Expected a Jupyter notebook"):
+        OtterPartScores(str(tmp_path / "otter.py"), {}, {"profile": TEST_PROFILE}).before_grading(None)
 
 
 @pytest.mark.slow
