@@ -237,6 +237,9 @@ def _child_spec(options: BatchOptions, ctx: CourseContext, scratch: Path, inputs
                 str(loc.data_dir), str(loc.weights_dir), str(loc.cache_dir), str(ctx.solutions_dir), str(checks), str(scratch),
                 str(ctx.config_path), str(inputs_root)]
     readable += [p for p in sys.path if p and os.path.isdir(p)]
+    images = loc.cache_dir / "images"
+    if images.is_dir():  # the decoded splits the children train and evaluate on
+        readable += sorted(str(p) for p in images.iterdir() if p.suffix == ".npz")
     readable = list(dict.fromkeys(os.path.realpath(p) for p in readable))
     read_only = [str(ctx.solutions_dir), str(ctx.solutions_dir / "calibration"), str(checks), str(inputs_root),
                  str(loc.cache_dir / "images"), str(engine), sys.prefix, sys.base_prefix]
@@ -250,8 +253,12 @@ def _child_spec(options: BatchOptions, ctx: CourseContext, scratch: Path, inputs
     )
 
 
-def _warm_image_cache(ctx: CourseContext, profile_name: str) -> None:
-    """Decode (once, cached) every split a grading child loads, while the parent may still write the cache."""
+def _warm_image_cache(ctx: CourseContext, profile_name: str, gid: int) -> None:
+    """Decode (once, cached) every split a grading child loads, while the parent may still write the cache.
+
+    The cache files (written 0600) are then made readable to the grading user's group only
+    (root:GROUP 0640): the children read them, the sandboxes never see them, nobody writes them.
+    """
     profile = ctx.profile(profile_name)
     fresh = CourseContext(ctx.config_path, ctx.config, ctx.locations, ctx.download)  # dropped after: no arrays kept
     load = fresh.split_loader(profile)
@@ -262,6 +269,13 @@ def _warm_image_cache(ctx: CourseContext, profile_name: str) -> None:
                 load(split, size)
             except (FileNotFoundError, OSError, ValueError):
                 continue  # e.g. no hidden split on this machine: the child says so when it needs it
+    folder = ctx.locations.cache_dir / "images"
+    if folder.is_dir() and not folder.is_symlink():
+        for path in folder.iterdir():
+            info = path.lstat()
+            if stat.S_ISREG(info.st_mode) and info.st_uid == os.geteuid() and not info.st_mode & 0o044:
+                os.chown(path, -1, gid, follow_symlinks=False)
+                os.chmod(path, 0o640)  # a regular file in the root-owned cache (checked just above)
 
 
 def _validated(data: dict, submission: Submission, options: BatchOptions, content: str) -> SubmissionResult:
@@ -341,7 +355,7 @@ def _grade_all(todo, options: BatchOptions, ctx: CourseContext, scratch: Path, u
         # Built here, once, by the parent (root, when root): the children only read them.
         inputs = prepare_inputs(ctx, options.profile)
         if user is not None:
-            _warm_image_cache(ctx, options.profile)
+            _warm_image_cache(ctx, options.profile, user.pw_gid)
         spec = _child_spec(options, ctx, scratch, inputs.root)
         jobs = max(1, min(options.jobs, len(todo)))
         pool = ChildPool(spec, jobs)

@@ -360,15 +360,20 @@ def _check_access(readable: list[str], read_only: list[str], user: str) -> None:
         who = f"the grading user {user!r}" if user else "the grading process"
         raise GradingSetupError(
             f"Expected the data, weights, cache, course files and Python to be readable by {who}. "
-            f"Received: unreadable: {', '.join(unreadable + missing)}. Make them readable (e.g. `chmod -R o+rX PATH`) "
+            f"Received: unreadable: {_listed(unreadable + missing)}. Make them readable (e.g. `chmod -R o+rX PATH`) "
             "or grade with --user NAME for a user who can read them."
         )
     writable = [p for p in read_only if os.path.exists(p) and os.access(p, os.W_OK)]
     if writable and os.getuid() != 0 and user:
         raise GradingSetupError(
             f"Expected the solutions, calibrations, cached inputs and engine to be read-only to the grading user {user!r}. "
-            f"Received: writable: {', '.join(writable)}. Make them owned by root and not writable by that user."
+            f"Received: writable: {_listed(writable)}. Make them owned by root and not writable by that user."
         )
+
+
+def _listed(paths: list[str], shown: int = 6) -> str:
+    more = f" and {len(paths) - shown} more" if len(paths) > shown else ""
+    return ", ".join(paths[:shown]) + more
 
 
 def _parent_exists(path: str) -> bool:

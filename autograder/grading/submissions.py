@@ -223,6 +223,8 @@ def _entries(paths: list[Path], modules: tuple[str, ...]) -> list[tuple[Path, st
     """(path, kind) of each submission: kind is "zip", "folder" or "link"; raises for TA mistakes."""
     found: list[tuple[Path, str]] = []
     for path in map(Path, paths):
+        if path.is_symlink():  # a path the TA gave: followed (links inside a batch are refused)
+            path = path.resolve()
         if path.is_file():
             if path.suffix.lower() != ".zip":
                 raise SubmissionError(f"Expected a folder or a .zip. Received: {path}")

@@ -323,12 +323,28 @@ def test_child_limits_and_failures_cost_one_submission(ctx, tmp_path, grader):
             child.grade(unreadable, "unreadable")
         pid = child.process.pid
         assert 0 not in _uids(str(pid))
-        with pytest.raises(ChildFailure, match="longer than 3 s"):
-            child.grade(slow, "slow")
-        assert child.process is None
+        family: set[int] = set()
+        stop = threading.Event()
+
+        def watch() -> None:  # the child's processes while it grades (its sandboxes included)
+            from autograder.sandbox import procs
+
+            while not stop.is_set():
+                if child.process is not None:
+                    family.update(procs.family(child.process.pid))
+                time.sleep(0.1)
+
+        watcher = threading.Thread(target=watch, daemon=True)
+        watcher.start()
+        try:
+            with pytest.raises(ChildFailure, match="longer than 3 s"):
+                child.grade(slow, "slow")
+        finally:
+            stop.set()
+            watcher.join()
+        assert child.process is None and len(family) > 1  # the child and the sandboxes it had started
         time.sleep(0.5)
-        left = [p for p in os.listdir("/proc") if p.isdigit() and ("autograder.probes.worker" in _cmdline(p)
-                                                                  or f"autograder.grading.jobs" in _cmdline(p))]
-        assert not left, [(_cmdline(p), _uids(p)) for p in left]
+        left = [pid for pid in family if Path(f"/proc/{pid}").exists() and Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"]
+        assert not left, [_cmdline(str(pid)) for pid in left]
     finally:
         pool.close()
