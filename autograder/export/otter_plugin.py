@@ -62,6 +62,9 @@ class OtterPartScores(AbstractOtterPlugin):
         profile = (self.plugin_config or {}).get("profile")
         if not profile:
             raise ValueError("Expected the plugin's profile in otter_config.json. Received: none")
+        if not (self.bundle() / "course.yaml").is_file():  # never a course.yaml found elsewhere
+            self.failure = f"Expected the course bundle at {self.bundle()}. Received: no course.yaml there"
+            return
         try:
             self.result = grade_notebook(profile, notebook=path, bundle=str(self.bundle()))
         except GradingFailed as exc:

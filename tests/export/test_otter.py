@@ -142,6 +142,8 @@ def test_plugin_removes_what_the_submission_brought_and_runs_no_cell(tmp_path, m
     (folder / "autograder").mkdir()
     for name in ("lab.ipynb", ".otter_log", "otter.py", "__init__.py", "course/course.yaml", "autograder/__init__.py"):
         (folder / name).write_text("{}")
+    (tmp_path / "source" / "files" / "course").mkdir(parents=True)
+    (tmp_path / "source" / "files" / "course" / "course.yaml").write_text("")
     graded = []
     monkeypatch.setattr(runtime, "grade_notebook", lambda profile, notebook, bundle: graded.append((profile, notebook, bundle)))
     plugin = OtterPartScores(str(folder / "lab.ipynb"), {}, {"profile": TEST_PROFILE})
