@@ -161,6 +161,9 @@ class Grader:
         limits = self.limits or default_limits(profile.worker_seconds, profile.worker_memory_gb)
         probes = self.probes
         with tempfile.TemporaryDirectory(prefix="course-grade-") as work:
+            # Passable, not listable: a root grader's plain level runs each part as a user id of
+            # its own, which must reach its run folder (random name) and nothing else here.
+            os.chmod(work, 0o711)
             hidden = self.hidden_paths()
 
             def sandboxed(part: str) -> PartRun:
