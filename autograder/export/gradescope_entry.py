@@ -3,7 +3,15 @@
 It always leaves a valid `results.json`: a submission with nothing to grade scores zero with a
 message that says what was expected, and a failure of the grader itself scores zero with the
 error (and exits 1, so Gradescope flags the run). `--prepare` only builds the grader's cached
-inputs (run once by `setup.sh`).
+inputs (run once by `setup.sh`). `COURSE_SANDBOX_LEVEL` forces the sandbox's isolation level.
+
+Who runs student code: with bubblewrap, `course grade`'s batch (its grading children drop to
+`course-grader`, and the sandbox hides the grader's files). At the plain level (no user
+namespaces, the usual container) nothing hides a path, so only file modes protect the solutions,
+the hidden checks and the hidden split (see `lockdown.sh`): then a root `run_autograder` grades
+in this process, as root, so that the sandbox runs student code under a per-run user id that
+owns nothing and can read none of them. (Graded by the `course-grader` child, the plain level
+would run student code as `course-grader` itself, which must read them.)
 
 Example:
     $ python -m autograder.export.gradescope_entry --root /autograder --profile smoke
@@ -12,6 +20,7 @@ Example:
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
@@ -49,10 +58,37 @@ def prepare(profile: str) -> None:
     prepare_inputs(CourseContext.create(download=False), profile, console=Console(stderr=True))
 
 
+LEVEL_ENV = "COURSE_SANDBOX_LEVEL"
+
+
+def isolation_level() -> str | None:
+    """The forced isolation level (`$COURSE_SANDBOX_LEVEL`), or None for the strongest available."""
+    return os.environ.get(LEVEL_ENV) or None
+
+
+def grades_as_root(level: str | None) -> bool:
+    """True when student code would run at the plain level under a root `run_autograder`."""
+    from autograder.sandbox.isolation import choose_level  # noqa: PLC0415
+    from autograder.sandbox.result import IsolationLevel  # noqa: PLC0415
+
+    return os.geteuid() == 0 and choose_level(level) is IsolationLevel.PLAIN
+
+
+def _grade_one(ctx, submission: Path, profile: str, level: str | None, scratch: Path, console: Console):
+    """The submission's `SubmissionResult`: batch grading, or as root at the plain level (see above)."""
+    from autograder.grading.batch import BatchOptions, run_batch  # noqa: PLC0415
+    from autograder.grading.runner import Grader  # noqa: PLC0415
+
+    if grades_as_root(level):
+        grader = Grader(ctx, profile, ctx.solutions_dir / "checks", level)
+        return [grader.grade(submission)]
+    options = BatchOptions(profile=profile, out=scratch / "graded", config=str(ctx.config_path), isolation_level=level)
+    return list(run_batch([submission], options, console=console))
+
+
 def grade(root: Path, profile: str, console: Console) -> int:
     """Grade the submission under `root`; return the exit status (0 unless the grader failed)."""
     from autograder.context import CourseContext  # noqa: PLC0415
-    from autograder.grading.batch import BatchOptions, run_batch  # noqa: PLC0415
     from autograder.grading.submissions import SubmissionError  # noqa: PLC0415
     from autograder.notebook_submission import module_folder  # noqa: PLC0415
     from autograder.reports.gradescope import write_results_json  # noqa: PLC0415
@@ -64,8 +100,7 @@ def grade(root: Path, profile: str, console: Console) -> int:
         modules = tuple(part.module for part in ctx.config.parts.values())
         with tempfile.TemporaryDirectory(prefix="course-gradescope-") as scratch:
             submission = module_folder(root / "submission", modules, Path(scratch) / "submission", ctx.config)
-            options = BatchOptions(profile=profile, out=Path(scratch) / "graded", config=str(ctx.config_path))
-            results = run_batch([submission], options, console=console)
+            results = _grade_one(ctx, submission, profile, isolation_level(), Path(scratch), console)
         if len(results) != 1:
             names = [r.submission for r in results]
             _zero(results_path, f"Expected one submission. Received: {len(results)} ({', '.join(names)})", started)
