@@ -185,7 +185,9 @@ class Child:
                 os.chown(folder, self.spec.uid, self.spec.gid)
         os.chmod(home, 0o700)
         self.home = home
-        self.log = Path(tempfile.mkstemp(prefix="child-", suffix=".log", dir=self.home_root)[1])
+        handle, log = tempfile.mkstemp(prefix="child-", suffix=".log", dir=self.home_root)
+        os.close(handle)
+        self.log = Path(log)
         read_fd, write_fd = os.pipe()
         env = {**os.environ, "HOME": str(home), "TMPDIR": str(home / "tmp"), "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2"),
                "MPLCONFIGDIR": str(home / "tmp"), "PYTHONDONTWRITEBYTECODE": "1"}

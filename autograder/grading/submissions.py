@@ -25,6 +25,7 @@ MAX_ZIP_BYTES = 50 * 1024 * 1024
 MAX_ZIP_FILES = 200
 # File and folder names the grader uses in paths (the output folder, the scratch copy).
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+RESERVED = frozenset({"gradebook.csv"})  # the batch's own files in the output folder
 # Left out of a folder submission's copy: editor, OS and Python leftovers, never graded.
 SKIPPED = frozenset({"__pycache__", ".ipynb_checkpoints", "__MACOSX", ".git", ".DS_Store"})
 _COPY = 1024 * 1024
@@ -53,7 +54,7 @@ class Submission:
 
 def safe_name(raw: str) -> str:
     """`raw` if it is a safe slug, else a slug made from it plus a hash of it (never `.` or `..`)."""
-    if SAFE_NAME.match(raw):
+    if SAFE_NAME.match(raw) and raw.lower() not in RESERVED:
         return raw
     cleaned = re.sub(r"[^A-Za-z0-9._-]+", "_", raw).lstrip("._-")[:60] or "submission"
     digest = hashlib.sha256(raw.encode("utf-8", "surrogateescape")).hexdigest()[:8]

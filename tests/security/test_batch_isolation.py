@@ -203,9 +203,25 @@ class Watcher(threading.Thread):
         self.stop = threading.Event()
 
     def run(self) -> None:
+        me = str(os.getpid())
         while not self.stop.is_set():
-            pids = [p for p in os.listdir("/proc") if p.isdigit()]
-            lines = {pid: _cmdline(pid) for pid in pids}
+            parents = {}
+            for pid in (p for p in os.listdir("/proc") if p.isdigit()):
+                try:
+                    parents[pid] = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1]
+                except (OSError, IndexError):
+                    continue
+
+            def ours(pid: str) -> bool:  # this test's batch, not another process on the machine
+                for _ in range(64):
+                    pid = parents.get(pid, "0")
+                    if pid == me:
+                        return True
+                    if pid in ("0", "1"):
+                        return False
+                return False
+
+            lines = {pid: _cmdline(pid) for pid in parents if ours(pid)}
             workers = [pid for pid, line in lines.items() if "autograder.probes.worker" in line]
             for pid, line in lines.items():
                 try:
@@ -308,6 +324,15 @@ def test_child_limits_and_failures_cost_one_submission(ctx, tmp_path, grader):
     from autograder.grading.batch import _child_spec
     from autograder.grading.jobs import ChildFailure, ChildPool
 
+    from autograder.grading.jobs import DEFAULT_USER
+
+    import autograder
+
+    # The grading user can write none of what grades rest on.
+    for path in (ctx.solutions_dir, ctx.solutions_dir / "calibration", ctx.solutions_dir / "checks", grader.inputs.root,
+                 grader.inputs.hidden, Path(autograder.__file__).parent, Path(sys.prefix), Path(sys.base_prefix)):
+        probe = subprocess.run(["runuser", "-u", DEFAULT_USER, "--", "test", "-w", str(path)], check=False)
+        assert probe.returncode != 0, f"{DEFAULT_USER} can write {path}"
     scratch = tmp_path / "scratch"
     unreadable = stubs(ctx, scratch / "unreadable")
     (unreadable / "scratch.py").chmod(0o000)
