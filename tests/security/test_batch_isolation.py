@@ -373,3 +373,13 @@ def test_child_limits_and_failures_cost_one_submission(ctx, tmp_path, grader):
         assert not left, [_cmdline(str(pid)) for pid in left]
     finally:
         pool.close()
+    # A memory cap below what a grader needs: the child is stopped, and the batch says why.
+    from autograder.grading.jobs import GradingSetupError
+
+    small = _child_spec(options(ctx, tmp_path / "out", grading_memory_gb=0.2), ctx, scratch, grader.inputs.root)
+    pool = ChildPool(small, 1)
+    try:
+        with pytest.raises(GradingSetupError, match="more than 0.2 GiB of memory"):
+            pool.free[0].grade(slow, "slow")
+    finally:
+        pool.close()
