@@ -174,6 +174,7 @@ class Child:
         self.home: Path | None = None
         self.log: Path | None = None
         self.buffer = b""
+        self.cgroup: str | None = None  # a delegated cgroup parent for the sandbox runs
 
     # starting and stopping
 
@@ -191,6 +192,8 @@ class Child:
         read_fd, write_fd = os.pipe()
         env = {**os.environ, "HOME": str(home), "TMPDIR": str(home / "tmp"), "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2"),
                "MPLCONFIGDIR": str(home / "tmp"), "PYTHONDONTWRITEBYTECODE": "1"}
+        if self.cgroup:
+            env["COURSE_SANDBOX_CGROUP"] = self.cgroup
         argv = [sys.executable, "-m", "autograder.grading.jobs", str(write_fd)]
         spec = {"masks": [list(m) for m in self.spec.masks], "uid": self.spec.uid, "gid": self.spec.gid,
                 "parent": os.getpid(), "argv": argv}
@@ -329,6 +332,24 @@ class Child:
         raise ChildFailure(f"grading raised {str(error)[:2000]}" if isinstance(error, str) else "the grading child answered no result")
 
 
+def delegated_cgroup(uid: int, gid: int) -> str | None:
+    """As root, a cgroup subtree the grading user may make its sandbox runs' groups in.
+
+    The children then run the sandbox with `COURSE_SANDBOX_CGROUP` set to it, so memory
+    (tmpfs, /dev/shm and memfd included), process and CPU limits bind through the kernel even
+    though the children are not root. None where the machine has no usable cgroups: the
+    sandbox then names the weaker (watchdog) level in every result.
+    """
+    from autograder.sandbox.cgroups import CONTROLLERS, CgroupError, delegate_cgroup, parent_setting, v2_root  # noqa: PLC0415
+
+    root = v2_root()
+    try:
+        v2 = root is not None and set(CONTROLLERS) <= set((root / "cgroup.controllers").read_text().split())
+        return parent_setting(delegate_cgroup("autograder-grading", uid, gid, move_self=v2))
+    except (CgroupError, OSError):
+        return None
+
+
 class ChildPool:
     """`jobs` children, each used by one thread at a time."""
 
@@ -337,6 +358,9 @@ class ChildPool:
         os.chmod(self.home_root, 0o711)  # the user enters its own home only
         self.free = [Child(spec, self.home_root) for _ in range(max(1, jobs))]
         self.lock = threading.Lock()
+        cgroup = delegated_cgroup(spec.uid, spec.gid) if spec.uid is not None else None
+        for child in self.free:
+            child.cgroup = cgroup
 
     def take(self) -> Child:
         with self.lock:

@@ -20,6 +20,7 @@ class SandboxSummary:
     isolation: str
     message: str = ""
     output_tail: str = ""
+    limits: str = ""  # what enforced the memory/process/CPU limits: "cgroup v1", "cgroup v2" or "watchdog"
 
 
 @dataclass

@@ -109,7 +109,10 @@ def run_part(
         isolation_level=isolation_level,
     )
     tail = (result.stderr.text or "")[-6000:]
-    summary = SandboxSummary(result.outcome.value, round(result.duration_s, 2), result.isolation.level.value, result.message, tail)
+    summary = SandboxSummary(
+        result.outcome.value, round(result.duration_s, 2), result.isolation.level.value, result.message, tail,
+        getattr(result.isolation, "limits", ""),
+    )
     outcomes: dict[str, dict] = {}
     stopped_in = None
     try:

@@ -251,6 +251,17 @@ def tree_digest(*folders: Path) -> str:
     return digest.hexdigest()
 
 
+def kernel_limits_available() -> bool:
+    """True where this machine has cgroups with memory, pids and cpu (v1 or v2) that root can use."""
+    from autograder.sandbox.cgroups import CONTROLLERS, v1_roots, v2_root
+
+    root = v2_root()
+    if root is not None and (root / "cgroup.controllers").is_file():
+        if set(CONTROLLERS) <= set((root / "cgroup.controllers").read_text().split()):
+            return True
+    return set(CONTROLLERS) <= set(v1_roots())
+
+
 @pytest.mark.slow
 def test_hostile_submissions_cost_only_their_own_rows(ctx, tmp_path, stub_result, reference_result, grader):
     """10 submissions, 3 hostile (a bad notebook, a zip with a link, a child that dies while it
@@ -294,6 +305,10 @@ def test_hostile_submissions_cost_only_their_own_rows(ctx, tmp_path, stub_result
             assert round(check.score, 6) == expected[check.name], (name, check.name)
         if not reference:
             assert {c.name: round(c.score, 6) for c in by_name[name].checks()} == alone_stub
+    # The children are not root, yet their sandbox runs' limits bind through a delegated cgroup.
+    if IS_ROOT and kernel_limits_available():
+        for name in honest:
+            assert {p.sandbox.limits for p in by_name[name].parts} <= {"cgroup v1", "cgroup v2"}, name
     # Not root: every grading child and sandbox worker seen in /proc ran under another user.
     if IS_ROOT:
         assert watcher.seen["child"] and watcher.seen["worker"], watcher.seen
