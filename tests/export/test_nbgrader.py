@@ -44,7 +44,18 @@ def course(ctx, tmp_path_factory, grading_env) -> Path:
     out = tmp_path_factory.mktemp("nbgrader")
     export.main(ctx, "nbgrader", out, TEST_PROFILE, with_data=False)
     nbgrader(out, grading_env, "generate_assignment", ctx.config.course.lab)
+    share_with_grading_user(out)
     return out
+
+
+def share_with_grading_user(folder: Path) -> None:
+    """Make a course folder under pytest's private tmp readable to every user, as a course
+    directory in an instructor's shared folder is: run as root, `course grade` loads and trains
+    student models as the unprivileged grading user, which must read the bundle."""
+    for parent in [folder, *folder.parents]:
+        parent.chmod(parent.stat().st_mode | 0o005)
+    for path in folder.rglob("*"):
+        path.chmod(path.stat().st_mode | (0o005 if path.is_dir() else 0o004))
 
 
 def nbgrader_meta(cell) -> dict:
