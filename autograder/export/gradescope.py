@@ -17,8 +17,9 @@ root-owned and writable by root only; the solutions, the data, the decoded-image
 grader-only inputs (`hidden/`) and `BUNDLE.json` are readable by root and the `course-grader`
 group only (0750 folders, 0640 files); the engine, the weights and the workers' inputs stay
 readable by all. Student code never runs as root or as `course-grader` at any level: with
-bubblewrap it sees none of those paths, and at the plain level `run_autograder` grades as root so
-that the sandbox runs it under a per-run user id of its own, which cannot read them. Every root path in `run_autograder` can be overridden (`GRADESCOPE_ROOT`,
+bubblewrap it sees none of those paths, and at the plain level `run_autograder`'s grading child
+stays root (with the same time and memory caps) so that the sandbox runs it under a per-run user
+id of its own, which cannot read them. Every root path in `run_autograder` can be overridden (`GRADESCOPE_ROOT`,
 `COURSE_PYTHON`, `COURSE_DATA_DIR`, ...), so tests run the real script against a temporary
 folder laid out like `/autograder`. The engine runs from the installed package (`setup.sh`
 installs the bundle's copy), because the sandboxed workers import it from the interpreter's own

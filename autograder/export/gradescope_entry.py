@@ -5,13 +5,15 @@ message that says what was expected, and a failure of the grader itself scores z
 error (and exits 1, so Gradescope flags the run). `--prepare` only builds the grader's cached
 inputs (run once by `setup.sh`). `COURSE_SANDBOX_LEVEL` forces the sandbox's isolation level.
 
-Who runs student code: with bubblewrap, `course grade`'s batch (its grading children drop to
-`course-grader`, and the sandbox hides the grader's files). At the plain level (no user
-namespaces, the usual container) nothing hides a path, so only file modes protect the solutions,
-the hidden checks and the hidden split (see `lockdown.sh`): then a root `run_autograder` grades
-in this process, as root, so that the sandbox runs student code under a per-run user id that
-owns nothing and can read none of them. (Graded by the `course-grader` child, the plain level
-would run student code as `course-grader` itself, which must read them.)
+Who runs what: always `course grade`'s batch, so the steps that load and train the returned
+models run in a grading child held to a wall-clock limit and a memory cap
+(`--grading-seconds`, `--grading-memory-gb`; defaults from the profile). With bubblewrap the
+child drops to `course-grader` and the sandbox hides the grader's files. At the plain level
+(no user namespaces, the usual container) nothing hides a path, so only file modes protect the
+solutions, the hidden checks and the hidden split (see `lockdown.sh`): there a root
+`run_autograder`'s child stays root, so that the sandbox runs student code under a per-run user
+id that owns nothing and can read none of them. (A child dropped to `course-grader` would run
+student code as `course-grader` itself, which must read them.)
 
 Example:
     $ python -m autograder.export.gradescope_entry --root /autograder --profile smoke
@@ -74,19 +76,18 @@ def grades_as_root(level: str | None) -> bool:
     return os.geteuid() == 0 and choose_level(level) is IsolationLevel.PLAIN
 
 
-def _grade_one(ctx, submission: Path, profile: str, level: str | None, scratch: Path, console: Console):
-    """The submission's `SubmissionResult`: batch grading, or as root at the plain level (see above)."""
+def _grade_one(ctx, submission: Path, profile: str, level: str | None, scratch: Path, console: Console, caps: dict):
+    """The submission's `SubmissionResult`, graded by a batch of one (see above for the user)."""
     from autograder.grading.batch import BatchOptions, run_batch  # noqa: PLC0415
-    from autograder.grading.runner import Grader  # noqa: PLC0415
 
-    if grades_as_root(level):
-        grader = Grader(ctx, profile, ctx.solutions_dir / "checks", level)
-        return [grader.grade(submission)]
-    options = BatchOptions(profile=profile, out=scratch / "graded", config=str(ctx.config_path), isolation_level=level)
+    options = BatchOptions(
+        profile=profile, out=scratch / "graded", config=str(ctx.config_path), isolation_level=level,
+        keep_user=grades_as_root(level), **caps,
+    )
     return list(run_batch([submission], options, console=console))
 
 
-def grade(root: Path, profile: str, console: Console) -> int:
+def grade(root: Path, profile: str, console: Console, caps: dict | None = None) -> int:
     """Grade the submission under `root`; return the exit status (0 unless the grader failed)."""
     from autograder.context import CourseContext  # noqa: PLC0415
     from autograder.grading.submissions import SubmissionError  # noqa: PLC0415
@@ -100,7 +101,7 @@ def grade(root: Path, profile: str, console: Console) -> int:
         modules = tuple(part.module for part in ctx.config.parts.values())
         with tempfile.TemporaryDirectory(prefix="course-gradescope-") as scratch:
             submission = module_folder(root / "submission", modules, Path(scratch) / "submission", ctx.config)
-            results = _grade_one(ctx, submission, profile, isolation_level(), Path(scratch), console)
+            results = _grade_one(ctx, submission, profile, isolation_level(), Path(scratch), console, caps or {})
         if len(results) != 1:
             names = [r.submission for r in results]
             _zero(results_path, f"Expected one submission. Received: {len(results)} ({', '.join(names)})", started)
@@ -121,11 +122,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--root", type=Path, default=Path("/autograder"), help="Gradescope's /autograder folder.")
     parser.add_argument("--profile", required=True, help="The profile the thresholds were calibrated on.")
     parser.add_argument("--prepare", action="store_true", help="Only prepare the grader's inputs (setup.sh).")
+    parser.add_argument("--grading-seconds", type=float, help="Wall-clock limit of the grading child (default: the profile's).")
+    parser.add_argument("--grading-memory-gb", type=float, help="Memory cap of the grading child in GiB (default: the profile's).")
     args = parser.parse_args(argv)
     if args.prepare:
         prepare(args.profile)
         return 0
-    return grade(args.root.resolve(), args.profile, Console(stderr=True))
+    caps = {"grading_seconds": args.grading_seconds, "grading_memory_gb": args.grading_memory_gb}
+    return grade(args.root.resolve(), args.profile, Console(stderr=True), caps)
 
 
 if __name__ == "__main__":

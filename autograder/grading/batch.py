@@ -65,6 +65,10 @@ class BatchOptions:
             (default `TIME_FACTOR` x the profile's `worker_seconds`).
         grading_memory_gb: resident-memory cap of a grading child
             (default `MEMORY_FACTOR` x the profile's `worker_memory_gb`).
+        keep_user: children keep the parent's user even as root, with the same caps. Only for
+            the plain isolation level under a root Gradescope `run_autograder`, where the
+            sandbox needs root to run student code under per-run user ids (see
+            `autograder.export.gradescope_entry`).
     """
 
     profile: str
@@ -80,6 +84,7 @@ class BatchOptions:
     user: str | None = None
     grading_seconds: float | None = None
     grading_memory_gb: float | None = None
+    keep_user: bool = False
 
     @classmethod
     def from_json(cls, data: dict) -> BatchOptions:
@@ -223,13 +228,18 @@ def submission_key(grader_digest: str, submission: Submission, modules: list[str
     return f"{grader_digest}:{content_hash(submission.folder, modules)}"
 
 
+def _batch_user(options: BatchOptions):
+    """The user grading children drop to; None to keep the parent's (not root, or `keep_user`)."""
+    return None if options.keep_user else grading_user(options.user)
+
+
 def _child_spec(options: BatchOptions, ctx: CourseContext, scratch: Path, inputs_root: Path) -> ChildSpec:
     import autograder  # noqa: PLC0415
 
     profile = ctx.profile(options.profile)
     seconds = options.grading_seconds or TIME_FACTOR * profile.worker_seconds
     memory = (options.grading_memory_gb or MEMORY_FACTOR * profile.worker_memory_gb) * 2**30
-    user = grading_user(options.user)
+    user = _batch_user(options)
     engine = Path(autograder.__file__).resolve().parent
     loc = ctx.locations
     checks = Path(options.checks_dir or ctx.solutions_dir / "checks")
@@ -304,7 +314,7 @@ def run_batch(paths: list[Path], options: BatchOptions, console: Console | None 
     console = console or Console(stderr=True)
     ctx = _context(options)
     modules = [ctx.config.parts[p].module for p in PART_NAMES]
-    user = grading_user(options.user)  # fails before any work when root has no one to drop to
+    user = _batch_user(options)  # fails before any work when root has no one to drop to
     options.out.mkdir(parents=True, exist_ok=True)
     secret = batch_key(options.out)
     results: dict[str, SubmissionResult] = {}

@@ -184,7 +184,10 @@ class Child:
         if self.spec.uid is not None:
             for folder in (home, home / "tmp"):
                 os.chown(folder, self.spec.uid, self.spec.gid)
-        os.chmod(home, 0o700)
+        for folder in (home, home / "tmp"):
+            # Passable, not listable: at the plain level a root child's sandbox runs each part as a
+            # user id of its own, which must reach its run folder (random name) under TMPDIR.
+            os.chmod(folder, 0o711)
         self.home = home
         handle, log = tempfile.mkstemp(prefix="child-", suffix=".log", dir=self.home_root)
         os.close(handle)

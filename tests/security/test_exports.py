@@ -218,3 +218,26 @@ def test_gradescope_plain_level_student_code_reads_none_of_the_grader_files(
         (part,) = test["tags"]
         scores[part] = round(scores.get(part, 0.0) + test["score"], 3)
     assert scores == pytest.approx(part_scores(reference_result), abs=0.01)
+
+
+@as_root
+def test_gradescope_plain_level_grades_student_models_in_a_limited_child(ctx, open_tmp, grading_env):  # noqa: F811
+    """As root at the plain level, loading and training the returned models is held to the caps.
+
+    The attack: a submission whose models are too slow for the grader-side budget. At the plain
+    level a root `run_autograder` must stay root (the sandbox runs student code under per-run
+    user ids), so the grader-side steps run in a grading child with the batch's time and memory
+    caps: a budget of 3 s stops it, and the submission's row says why.
+    """
+    root = open_tmp / "autograder"  # the per-run user ids pass through it
+    (root / "submission").mkdir(parents=True)
+    for part in ctx.config.parts.values():
+        shutil.copy(ctx.solutions_dir / part.module, root / "submission" / part.module)
+    python = reachable_python(open_tmp)
+    argv = [python, "-m", "autograder.export.gradescope_entry", "--root", str(root), "--profile", TEST_PROFILE]
+    env = {**grading_env, "COURSE_SANDBOX_LEVEL": "plain"}
+    done = subprocess.run([*argv, "--grading-seconds", "3"], env=env, capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    results = json.loads((root / "results" / "results.json").read_text())
+    assert results["score"] == 0.0
+    assert "longer than 3 s" in json.dumps(results), results["output"]
