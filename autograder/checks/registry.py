@@ -45,7 +45,8 @@ def check(*, part: str, points: float, visibility: str = "hidden", name: str | N
 
     Args:
         part: the lab part ("augmentation", "scratch", "feature_extraction", "fine_tuning").
-        points: what the check is worth; >= 0.
+        points: what the check is worth in course points, >= 0. A part's checks add up to
+            the part's points in `course.yaml` (the grader refuses a lab where they do not).
         visibility: "hidden" (default), "visible", "after_due_date" or "after_published".
             Only "visible" checks reach the student release.
         name: the name students read, whatever happens to the check (passed, failed, not

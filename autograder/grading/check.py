@@ -36,8 +36,13 @@ def main(ctx: CourseContext, folder: Path, profile: str = "smoke", console: Cons
             table.add_row(part.part, check.name, f"{check.score:g} / {check.max_score:g}", "" if check.ok else check.message)
     console.print(table)
     isolation = {p.sandbox.isolation for p in result.parts if p.sandbox}
+    total = ctx.config.total_points
     console.print(f"{result.score:g} / {result.max_score:g} on the public checks; sandbox: {', '.join(sorted(isolation))}.")
+    console.print(
+        f"They are worth {result.max_score:g} of the grade's {total:g} points, as they count in the grade; the other "
+        f"{total - result.max_score:g} come from hidden checks and from the grader training your models."
+    )
     if "plain" in isolation:
         console.print("[yellow]No strong sandbox here (bubblewrap missing): your code ran in a plain subprocess with limits.[/]")
-    console.print("The grader also runs hidden checks and trains your models on images you never see.")
+    console.print("The grader trains your models itself and measures them on images you never see.")
     return result

@@ -17,7 +17,8 @@ from autograder.training.lab_modules import import_module_from
 
 @dataclass(frozen=True)
 class LabCheck:
-    """One decorated check function, where it came from, and what it is worth in course points."""
+    """One decorated check function, where it came from, and what it is worth in course points
+    (what its `@check(points=...)` declares)."""
 
     function: Callable
     meta: CheckMeta
@@ -29,13 +30,19 @@ class LabCheck:
         return list(inspect.signature(self.function).parameters)
 
 
-def collect_checks(folder: Path, config: CourseConfig) -> list[LabCheck]:
-    """Every `@check` function in `folder/test_*.py`, with its points scaled to `course.yaml`.
+def collect_checks(folder: Path, config: CourseConfig, complete: bool = True) -> list[LabCheck]:
+    """Every `@check` function in `folder/test_*.py`; its `points=` are course points.
 
-    A part's checks share that part's points in proportion to their `@check(points=...)`.
+    Args:
+        folder: a checks folder (the lab's hidden checks, or the release's public ones).
+        config: the course, for its parts and their points.
+        complete: the folder holds all of the lab's checks, so each part's checks must add up
+            to that part's points in `course.yaml` (False for the release's public checks,
+            a subset worth what they are worth in the grade).
 
     Raises:
-        ValueError: a check names a part that `course.yaml` does not have.
+        ValueError: a check names a part that `course.yaml` does not have, or (complete) a
+            part's checks do not add up to its points; the message names both numbers.
     """
     found: list[tuple[Callable, CheckMeta, str]] = []
     for path in sorted(Path(folder).glob("test_*.py")):
@@ -49,13 +56,21 @@ def collect_checks(folder: Path, config: CourseConfig) -> list[LabCheck]:
                         f"{sorted(config.parts)}. Received: part={meta.part!r}"
                     )
                 found.append((function, meta, f"{path.name}::{name}"))
-    totals: dict[str, float] = {}
-    for _, meta, _ in found:
-        totals[meta.part] = totals.get(meta.part, 0.0) + meta.points
-    return [
-        LabCheck(fn, meta, source, config.parts[meta.part].points * meta.points / totals[meta.part] if totals[meta.part] else 0.0)
-        for fn, meta, source in found
-    ]
+    if complete:
+        totals = {part: 0.0 for part in config.parts}
+        for _, meta, _ in found:
+            totals[meta.part] += meta.points
+        wrong = [
+            f"{part}: the checks add up to {total:g}, course.yaml gives the part {config.parts[part].points:g}"
+            for part, total in totals.items()
+            if abs(total - config.parts[part].points) > 1e-6
+        ]
+        if wrong:
+            raise ValueError(
+                f"{folder}: expected each part's checks (@check points=...) to add up to the part's points in "
+                f"course.yaml. Received: {'; '.join(wrong)}."
+            )
+    return [LabCheck(fn, meta, source, meta.points) for fn, meta, source in found]
 
 
 def _rescale(results: list[CheckResult], check: LabCheck) -> list[CheckResult]:

@@ -95,7 +95,8 @@ class Grader:
     checks: list[LabCheck] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.checks = collect_checks(self.checks_dir, self.ctx.config)
+        # The release's public checks are a subset, each worth what it is worth in the grade.
+        self.checks = collect_checks(self.checks_dir, self.ctx.config, complete=not self.public)
         if self.public:
             self.inputs = prepare_public_inputs(self.ctx, self.profile_name, console=self.console)
             self.reference = SnapshotReference.read(self.checks_dir / SNAPSHOT, self.profile_name, self.inputs)
@@ -217,8 +218,11 @@ class Grader:
     def _grade_part(self, part: str, run: PartRun, data: SubmissionData, name: str) -> PartResult:
         """Run the part's checks on its data (and train its models)."""
         settings = self.ctx.config.parts[part]
-        result = PartResult(part, settings.title, round(settings.points, 4), [], run.sandbox)
-        for check in (c for c in self.checks if c.meta.part == part):
+        checks = [c for c in self.checks if c.meta.part == part]
+        # Graded: the part's points. Public checks: what those checks are worth in the grade.
+        points = sum(c.course_points for c in checks) if self.public else settings.points
+        result = PartResult(part, settings.title, round(points, 4), [], run.sandbox)
+        for check in checks:
             if self.console is not None:
                 self.console.log(f"{name}: {check.meta.name}")
             result.checks.extend(run_lab_check(check, data))

@@ -105,4 +105,8 @@ def test_course_check_needs_only_the_release_and_the_weights(ctx, tmp_path):
     assert "on the public checks" in run.stdout
     score = run.stdout.split(" on the public checks")[0].splitlines()[-1]
     got, total = (float(x) for x in score.split(" / "))
-    assert got == total > 0
+    from autograder.grading.lab_checks import collect_checks  # noqa: PLC0415
+
+    public = sum(c.course_points for c in collect_checks(ctx.release_dir / "checks", ctx.config, complete=False))
+    assert got == total == public > 0  # the public checks' real points, not rescaled to 100
+    assert f"worth {public:g} of the grade's {ctx.config.total_points:g} points" in " ".join(run.stdout.split())

@@ -21,7 +21,7 @@ def test_unfreeze_top_trainable_layers(fine_tune_model, reference):
     return check_trainability_flags(fine_tune_model, reference.fine_tune_model)
 
 
-@check(part="fine_tuning", points=2, visibility="hidden", name="unfreeze_top: follows its argument")
+@check(part="fine_tuning", points=3, visibility="hidden", name="unfreeze_top: follows its argument")
 def test_unfreeze_top_follows_its_argument(unfreeze_other, reference):
     received, expected = unfreeze_other["layers"], reference.unfreeze_other
     assert len(received) == len(expected), f"Expected {len(expected)} layers in the base. Received: {len(received)}"
@@ -49,7 +49,7 @@ def test_fine_tuning_compile_settings(fine_tuning_compile, fine_tune_model, sett
     )
 
 
-@check(part="fine_tuning", points=2, visibility="hidden", name="compile_for_fine_tuning: compiled again after unfreezing")
+@check(part="fine_tuning", points=3, visibility="hidden", name="compile_for_fine_tuning: compiled again after unfreezing")
 def test_fine_tuning_compiles_again_after_unfreezing(fine_tune_probe):
     _, compiled = fine_tune_probe
     return check_recompiled(compiled)
@@ -66,6 +66,6 @@ def test_early_stopping_on_validation_loss(callbacks, settings):
     return check_early_stopping(callbacks, monitor="val_loss", patience=settings["patience"], restore_best_weights=True)
 
 
-@check(part="fine_tuning", points=7, visibility="hidden", name="fine-tuned model: hidden-test accuracy")
+@check(part="fine_tuning", points=8, visibility="hidden", name="fine-tuned model: hidden-test accuracy")
 def test_fine_tuned_accuracy(fine_tuned_result, thresholds):
     return score_accuracy(fine_tuned_result.accuracy, thresholds["fine_tuned"], what="the fine-tuned model")
