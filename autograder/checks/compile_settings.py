@@ -261,11 +261,8 @@ def check_recompiled(
 def check_compile_settings_on(
     models: Mapping[str, keras.Model | Mapping[str, Any]],
     *,
-    optimizer: str,
-    learning_rate: float,
-    loss: str = "BinaryCrossentropy",
-    from_logits: bool = False,
-    metrics: Sequence[str] = ("accuracy",),
+    learning_rate: float | Mapping[str, float],
+    **settings: Any,
 ) -> list[CheckResult]:
     """`check_compile_settings` on several models compiled by the same function, at once.
 
@@ -277,12 +274,13 @@ def check_compile_settings_on(
     Args:
         models: a label for each model (e.g. "the model the grader trains") -> the model or its
             `describe_compile` dict.
+        learning_rate: the rate every model must have, or label -> the rate that model was
+            compiled for (a probe called with an off-profile `learning_rate` must follow it).
+        settings: `check_compile_settings`'s other keywords (optimizer, loss, ...).
     """
+    rates = learning_rate if isinstance(learning_rate, Mapping) else dict.fromkeys(models, learning_rate)
     per_model = {
-        label: check_compile_settings(
-            model, optimizer=optimizer, learning_rate=learning_rate, loss=loss, from_logits=from_logits, metrics=metrics
-        )
-        for label, model in models.items()
+        label: check_compile_settings(model, learning_rate=rates[label], **settings) for label, model in models.items()
     }
     combined = []
     for index, first in enumerate(next(iter(per_model.values()))):

@@ -71,6 +71,11 @@ class GradingInputs:
         return self.worker / "keras"
 
 
+# A graded function that takes a setting is also called with an off-profile value, to see that
+# it follows its argument: a rate this far from the profile's is no optimizer's default.
+OTHER_RATE_FACTOR = 0.37
+
+
 def settings_for(profile: Profile, weights_file: Path) -> dict:
     """The values the probes need, as plain JSON."""
     scratch_other = profile.scratch.image_size if profile.scratch.image_size != 150 else 128
@@ -87,9 +92,11 @@ def settings_for(profile: Profile, weights_file: Path) -> dict:
         "weights_file": str(weights_file),
         "transfer_dropout": profile.transfer.dropout,
         "transfer_lr": profile.transfer.learning_rate,
+        "transfer_lr_other": profile.transfer.learning_rate * OTHER_RATE_FACTOR,
         "fine_tune_at": profile.fine_tuning.fine_tune_at,
         "fine_tune_at_other": profile.fine_tuning.fine_tune_at + 12,
         "fine_tune_lr": profile.fine_tuning.learning_rate,
+        "fine_tune_lr_other": profile.fine_tuning.learning_rate * OTHER_RATE_FACTOR,
         "patience": profile.fine_tuning.patience,
     }
 

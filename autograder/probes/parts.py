@@ -167,8 +167,8 @@ def transfer_model(module: ModuleType, ctx: ProbeContext) -> dict:
 
 
 def transfer_compile(module: ModuleType, ctx: ProbeContext) -> dict:
-    """compile_transfer_model on a grader-made model, so its settings are judged on their own."""
-    model = module.compile_transfer_model(ctx.model("dummy_model.keras"), learning_rate=ctx.settings["transfer_lr"])
+    """compile_transfer_model on a grader-made model, with an off-profile rate it must follow."""
+    model = module.compile_transfer_model(ctx.model("dummy_model.keras"), learning_rate=ctx.settings["transfer_lr_other"])
     return ctx.save_model(_require_model(model, "compile_transfer_model"), "transfer_compile.keras")
 
 
@@ -200,9 +200,10 @@ def fine_tuning_model(module: ModuleType, ctx: ProbeContext) -> dict:
 
 
 def fine_tuning_compile(module: ModuleType, ctx: ProbeContext) -> dict:
-    """compile_for_fine_tuning on the trained frozen model, judged apart from unfreeze_top."""
+    """compile_for_fine_tuning on the trained frozen model, judged apart from unfreeze_top, with
+    an off-profile rate it must follow."""
     model = ctx.model("frozen_model.keras")
-    model = module.compile_for_fine_tuning(model, learning_rate=ctx.settings["fine_tune_lr"])
+    model = module.compile_for_fine_tuning(model, learning_rate=ctx.settings["fine_tune_lr_other"])
     return ctx.save_model(_require_model(model, "compile_for_fine_tuning"), "fine_tuning_compile.keras")
 
 

@@ -5,6 +5,7 @@ import pytest
 
 from autograder.checks.compile_settings import (
     check_compile_settings,
+    check_compile_settings_on,
     check_loss,
     check_metrics,
     check_optimizer,
@@ -65,6 +66,24 @@ def test_compile_settings_check_all_three_at_once():
     assert [(r.name, r.ok) for r in results] == [("loss", True), ("optimizer and learning rate", False), ("metrics", True)]
     assert "Received: optimizer=Adam" in results[1].message
     assert all(r.ok for r in check_compile_settings(model, optimizer="Adam", learning_rate=1e-3))
+
+
+def test_a_compile_function_must_follow_its_learning_rate_argument():
+    """Called with an off-profile rate, a function that keeps Adam's default fails on that model."""
+    probed, trained = small_model(), small_model()
+    for model in (probed, trained):  # what a compile function that ignores learning_rate does
+        model.compile(optimizer=keras.optimizers.Adam(), loss="binary_crossentropy", metrics=["accuracy"])
+    results = check_compile_settings_on(
+        {"the probe (learning_rate=0.00037)": probed, "the trained model": trained},
+        optimizer="Adam", learning_rate={"the probe (learning_rate=0.00037)": 0.00037, "the trained model": 1e-3},
+    )
+    assert [r.ok for r in results] == [True, False, True]
+    assert results[1].message.startswith("On the probe (learning_rate=0.00037): Expected optimizer Adam with learning_rate=0.00037")
+    probed.compile(optimizer=keras.optimizers.Adam(0.00037), loss="binary_crossentropy", metrics=["accuracy"])
+    followed = check_compile_settings_on(
+        {"probe": probed, "trained": trained}, optimizer="Adam", learning_rate={"probe": 0.00037, "trained": 1e-3}
+    )
+    assert all(r.ok for r in followed)
 
 
 def test_extra_metrics_allowed_unless_forbidden():

@@ -54,6 +54,9 @@ MUTANTS = [
     Mutant("fine_tuning_rate_too_high", "fine_tuning.py", "optimizer=keras.optimizers.RMSprop(learning_rate=learning_rate)",
            "optimizer=keras.optimizers.RMSprop(learning_rate=1e-3)",
            ("compile_for_fine_tuning: compile settings (optimizer",), (FINE_ACC,), "learning"),
+    # Ignoring `learning_rate` for Adam's default went unseen: every profile's transfer rate is 0.001.
+    Mutant("transfer_rate_ignored", "feature_extraction.py", "optimizer=keras.optimizers.Adam(learning_rate=learning_rate)",
+           "optimizer=keras.optimizers.Adam()", ("compile_transfer_model: compile settings (optimizer",), (), "learning_rate=0.00037"),
     Mutant("no_preprocess_input", "feature_extraction.py", "    x = keras.applications.mobilenet_v2.preprocess_input(x)\n", "",
            ("build_transfer_model: layers in order",), (FROZEN_ACC,), "Expected"),
     Mutant("random_flip_default_mode", "augmentation.py", 'layers.RandomFlip("horizontal", seed=layer_seed(0))',

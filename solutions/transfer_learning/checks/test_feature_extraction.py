@@ -59,9 +59,11 @@ def test_transfer_model_calls_the_base_in_inference_mode(transfer_model):
 
 @check(part="feature_extraction", points=2, visibility="visible", name="compile_transfer_model: compile settings")
 def test_transfer_compile_settings(transfer_compile, transfer_model, settings):
+    probed = f"a model the grader built, compiled with learning_rate={settings['transfer_lr_other']:g}"
+    trained = "the model the grader trains"
     return check_compile_settings_on(
-        {"a model the grader built to probe compile_transfer_model": transfer_compile, "the model the grader trains": transfer_model},
-        optimizer="Adam", learning_rate=settings["transfer_lr"],
+        {probed: transfer_compile, trained: transfer_model},
+        optimizer="Adam", learning_rate={probed: settings["transfer_lr_other"], trained: settings["transfer_lr"]},
     )
 
 

@@ -43,9 +43,11 @@ def test_batchnorm_layers_stay_frozen(unfreeze_other):
 
 @check(part="fine_tuning", points=3, visibility="visible", name="compile_for_fine_tuning: compile settings")
 def test_fine_tuning_compile_settings(fine_tuning_compile, fine_tune_model, settings):
+    probed = f"the trained frozen model, compiled with learning_rate={settings['fine_tune_lr_other']:g}"
+    trained = "the model the grader fine-tunes"
     return check_compile_settings_on(
-        {"the trained frozen model": fine_tuning_compile, "the model the grader fine-tunes": fine_tune_model},
-        optimizer="RMSprop", learning_rate=settings["fine_tune_lr"],
+        {probed: fine_tuning_compile, trained: fine_tune_model},
+        optimizer="RMSprop", learning_rate={probed: settings["fine_tune_lr_other"], trained: settings["fine_tune_lr"]},
     )
 
 
