@@ -184,6 +184,18 @@ def calibrate(
         raise typer.Exit(1)
 
 
+@app.command("checks")
+def checks_list(
+    fixtures: Annotated[bool, typer.Option("--fixtures", help="List every name a check may ask for: its part, source and type.")] = False,
+    public: Annotated[bool, typer.Option("--public", help="The release's public checks instead of all of them.")] = False,
+    config: ConfigOpt = None,
+) -> None:
+    """List the lab's checks (part, points, visibility, what each asks for), or with --fixtures the fixture catalogue."""
+    from autograder.grading import listing  # noqa: PLC0415
+
+    listing.main(_context(config), fixtures, public, console=console)
+
+
 @app.command("config")
 def show_config(config: ConfigOpt = None) -> None:
     """Validate course.yaml and print its parts and profiles."""

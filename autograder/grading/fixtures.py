@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -28,46 +30,57 @@ class MissingData(Exception):
     """A check's input could not be produced; the message says which function failed and how."""
 
 
-def _model(name: str) -> Callable[[Path], object]:
-    return lambda out: load_keras_model(out, name)
+class Artifact(NamedTuple):
+    """A fixture read from a probe's output folder: its part, probe, loader and what it gives."""
+
+    part: str
+    probe: str
+    load: Callable[[Path], object]
+    kind: str
 
 
-def _array(name: str, key: str) -> Callable[[Path], np.ndarray]:
-    return lambda out: read_npz(out, name, max_arrays=MAX_ARRAYS)[key]
+def _model(part: str, probe: str, name: str) -> Artifact:
+    return Artifact(part, probe, lambda out: load_keras_model(out, name), f"keras.Model ({name}, loaded in safe mode)")
 
 
-def _linear(out: Path) -> dict:
-    return read_npz(out, "linear.npz")  # the exported classifier's arrays; validated when applied
+def _array(part: str, probe: str, name: str, key: str) -> Artifact:
+    return Artifact(part, probe, lambda out: read_npz(out, name, max_arrays=MAX_ARRAYS)[key], f"numpy array ({name}[{key!r}])")
 
 
-# name -> (part, probe, loader of the probe's output folder)
-ARTIFACTS: dict[str, tuple[str, str, Callable[[Path], object]]] = {
-    "augmentation_block": ("augmentation", "augmentation_block", _model("augmentation.keras")),
-    "ten_crops": ("augmentation", "ten_crops", _array("ten_crops.npz", "crops")),
-    "tta_predictions": ("augmentation", "predict_with_tta", _array("tta.npz", "probabilities")),
-    "scratch_150": ("scratch", "scratch_models", _model("scratch_150.keras")),
-    "scratch_other": ("scratch", "scratch_models", _model("scratch_other.keras")),
-    "scratch_plain": ("scratch", "scratch_compiled", _model("scratch_plain.keras")),
-    "scratch_augmented": ("scratch", "scratch_compiled", _model("scratch_augmented.keras")),
-    "scratch_compile": ("scratch", "scratch_compile", _model("scratch_compile.keras")),
-    "transfer_compile": ("feature_extraction", "transfer_compile", _model("transfer_compile.keras")),
-    "fine_tuning_compile": ("fine_tuning", "fine_tuning_compile", _model("fine_tuning_compile.keras")),
-    "base": ("feature_extraction", "base_model", _model("base.keras")),
-    "features": ("feature_extraction", "features", _array("features.npz", "features")),
-    "linear": ("feature_extraction", "linear_classifier", _linear),
-    "transfer_uncompiled": ("feature_extraction", "transfer_model", _model("transfer_uncompiled.keras")),
-    "transfer_model": ("feature_extraction", "transfer_model", _model("transfer_model.keras")),
-    "fine_tune_model": ("fine_tuning", "fine_tuning_model", _model("fine_tune_model.keras")),
-    "unfreeze_other": ("fine_tuning", "unfreeze_elsewhere", lambda out: read_json(out, "unfreeze_other.json")),
-    "callbacks": ("fine_tuning", "callbacks", lambda out: read_json(out, "callbacks.json")),
+def _json(part: str, probe: str, name: str) -> Artifact:
+    return Artifact(part, probe, lambda out: read_json(out, name), f"JSON ({name})")
+
+
+ARTIFACTS: dict[str, Artifact] = {
+    "augmentation_block": _model("augmentation", "augmentation_block", "augmentation.keras"),
+    "ten_crops": _array("augmentation", "ten_crops", "ten_crops.npz", "crops"),
+    "tta_predictions": _array("augmentation", "predict_with_tta", "tta.npz", "probabilities"),
+    "scratch_150": _model("scratch", "scratch_models", "scratch_150.keras"),
+    "scratch_other": _model("scratch", "scratch_models", "scratch_other.keras"),
+    "scratch_plain": _model("scratch", "scratch_compiled", "scratch_plain.keras"),
+    "scratch_augmented": _model("scratch", "scratch_compiled", "scratch_augmented.keras"),
+    "scratch_compile": _model("scratch", "scratch_compile", "scratch_compile.keras"),
+    "transfer_compile": _model("feature_extraction", "transfer_compile", "transfer_compile.keras"),
+    "fine_tuning_compile": _model("fine_tuning", "fine_tuning_compile", "fine_tuning_compile.keras"),
+    "base": _model("feature_extraction", "base_model", "base.keras"),
+    "features": _array("feature_extraction", "features", "features.npz", "features"),
+    # the exported classifier's arrays; validated when the grader applies them
+    "linear": Artifact("feature_extraction", "linear_classifier", lambda out: read_npz(out, "linear.npz"),
+                       "dict of numpy arrays (linear.npz: the exported classifier)"),
+    "transfer_uncompiled": _model("feature_extraction", "transfer_model", "transfer_uncompiled.keras"),
+    "transfer_model": _model("feature_extraction", "transfer_model", "transfer_model.keras"),
+    "fine_tune_model": _model("fine_tuning", "fine_tuning_model", "fine_tune_model.keras"),
+    "unfreeze_other": _json("fine_tuning", "unfreeze_elsewhere", "unfreeze_other.json"),
+    "callbacks": _json("fine_tuning", "callbacks", "callbacks.json"),
 }
 
 # Measured by the grader on a returned model (never in the student's process):
-# name -> (part, probe, measure(out folder, file name, grader inputs folder, seed)), see `measure.py`.
+# name -> (part, probe, measure(out folder, grader inputs folder, seed)), see `measure.py`.
 MEASURED = {
     "transfer_probe": ("feature_extraction", "transfer_model", lambda out, w, seed: measure_transfer(out, "transfer_model.keras", w, seed)),
     "fine_tune_probe": ("fine_tuning", "fine_tuning_model", lambda out, w, seed: measure_fine_tuning(out, "fine_tune_model.keras", w, seed)),
 }
+MEASURED_KIND = "(TrainingProbe, compile description): what moved in real training steps, measured by the grader"
 
 # Trained results: name -> (method of the trainer, the artifacts it needs)
 TRAINED = {
@@ -77,6 +90,35 @@ TRAINED = {
     "frozen_result": ("frozen", ("transfer_model",)),
     "fine_tuned_result": ("fine_tuned", ("fine_tune_model", "callbacks")),
 }
+TRAINED_KIND = "TrainingCurve: trained by the grader on its budget, accuracy on the hidden split"
+
+# Given by the grader to every check (the runner's `shared` values): name -> what it is.
+SHARED = {
+    "reference": "the reference's side of the checks (its models and values on the grader's inputs)",
+    "settings": "dict: the values the probes were called with (sizes, rates, seeds, off-profile values)",
+    "thresholds": "calibrated accuracy thresholds by run name (profile's calibration file)",
+    "grader_inputs": "Path: the folder of inputs the workers read",
+}
+
+
+@dataclass(frozen=True)
+class FixtureInfo:
+    """One name a check may ask for: its part ('' for every part), where it comes from, its type."""
+
+    name: str
+    part: str
+    source: str
+    kind: str
+
+
+def fixture_catalogue() -> list[FixtureInfo]:
+    """Every name a check may ask for, in the order of the tables above."""
+    out = [FixtureInfo(name, "", "the grader", kind) for name, kind in SHARED.items()]
+    out += [FixtureInfo(name, a.part, f"probe {a.probe}", a.kind) for name, a in ARTIFACTS.items()]
+    out += [FixtureInfo(name, part, f"measured on probe {probe}'s model", MEASURED_KIND) for name, (part, probe, _) in MEASURED.items()]
+    for name, (method, needs) in TRAINED.items():
+        out.append(FixtureInfo(name, ARTIFACTS[needs[0]].part, f"trained from {', '.join(needs)}", TRAINED_KIND))
+    return out
 
 
 def needed_probes(checks) -> dict[str, tuple[str, ...]]:
@@ -87,7 +129,7 @@ def needed_probes(checks) -> dict[str, tuple[str, ...]]:
 
     def add(name: str) -> None:
         if name in ARTIFACTS:
-            wanted.add(ARTIFACTS[name][1])
+            wanted.add(ARTIFACTS[name].probe)
         elif name in MEASURED:
             wanted.add(MEASURED[name][1])
         elif name in TRAINED:
@@ -131,7 +173,7 @@ class SubmissionData:
         if name in self.shared:
             return self.shared[name]
         if name in ARTIFACTS or name in MEASURED:
-            part, probe, loader = ARTIFACTS[name] if name in ARTIFACTS else MEASURED[name]
+            part, probe, loader = ARTIFACTS[name][:3] if name in ARTIFACTS else MEASURED[name]
             run = self.artifact_runs.get(name) or self.runs.get(part)
             if run is None:
                 raise MissingData(f"The {part} part was not run")

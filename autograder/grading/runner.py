@@ -123,6 +123,13 @@ class Grader:
             self._frozen_weights = [np.asarray(w) for w in model.get_weights()]
         return self._frozen_weights
 
+    def shared_values(self) -> dict[str, object]:
+        """What every check may ask for by name besides the submission's data (`fixtures.SHARED`)."""
+        return {
+            "reference": self.reference, "settings": self.inputs.settings, "thresholds": self.thresholds,
+            "grader_inputs": self.inputs.worker,
+        }
+
     @property
     def probes(self) -> dict[str, tuple[str, ...]]:
         """part -> the probes its workers run: only those whose data the checks ask for."""
@@ -183,10 +190,7 @@ class Grader:
             with ThreadPoolExecutor(max(1, min(PARALLEL_PARTS, len(parts)))) as pool:
                 futures = {part: pool.submit(sandboxed, part) for part in parts}
                 runs = PartRuns(futures)
-                shared = {
-                    "reference": self.reference, "settings": self.inputs.settings, "thresholds": self.thresholds,
-                    "grader_inputs": self.inputs.worker,
-                }
+                shared = self.shared_values()
                 trainer = SubmissionTrainer(
                     profile, self.ctx.split_loader(profile), self.hidden_labels, dict(self.linear_features),
                     reference_base=lambda: self.reference.base, frozen_weights=self.frozen_weights,
