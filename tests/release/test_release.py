@@ -124,6 +124,38 @@ def test_public_checks_keep_only_visible_checks():
     assert public_checks(source.replace("'visible'", "'hidden'")) is None
 
 
+def test_public_checks_keep_only_what_the_public_checks_use():
+    source = (
+        '"""Part checks: flags, and the secret accuracy threshold of the hidden model."""\n\n'
+        "from autograder.checks import check\n"
+        "from autograder.checks.accuracy import score_accuracy\n"
+        "from autograder.checks.trainability import check_trainability_flags, check_frozen_by_behaviour\n\n"
+        "LIMIT = 0.93\n\n\n"
+        "def _uses(x):\n    return x\n\n\n"
+        "def _hidden_helper(model):\n    return LIMIT\n\n\n"
+        "@check(part='scratch', points=1, visibility='visible')\n"
+        "def shown(model, reference):\n    return check_trainability_flags(_uses(model), reference)\n\n\n"
+        "@check(part='scratch', points=2, visibility='hidden')\n"
+        "def secret(model):\n    return score_accuracy(_hidden_helper(model), LIMIT) or check_frozen_by_behaviour(model)\n"
+    )
+    kept = public_checks(source)
+    ast.parse(kept)
+    assert "def shown" in kept and "def _uses" in kept and "check_trainability_flags" in kept
+    for gone in ("secret", "_hidden_helper", "LIMIT", "score_accuracy", "check_frozen_by_behaviour", "0.93", "hidden model"):
+        assert gone not in kept, gone
+    assert "from autograder.checks import check\n" in kept
+
+
+def test_released_check_files_import_nothing_they_do_not_use(generated):
+    for name, text in generated.items():
+        if name.startswith("checks/") and name.endswith(".py"):
+            tree = ast.parse(text)
+            imported = {alias.asname or alias.name.split(".")[0] for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))
+                        for alias in node.names if not (isinstance(node, ast.ImportFrom) and node.module == "__future__")}
+            used = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
+            assert imported - used == set(), name
+
+
 def test_transform_order_is_enforced_in_code():
     wrong_order = (Transform("no_solution_leaks", no_solution_leaks, needs=("stub_modules",)), Transform("stub_modules", stub_modules))
     with pytest.raises(ReleaseError, match="must run after \\['stub_modules'\\]"):
