@@ -79,9 +79,11 @@ def build_transfer_model(base, augmentation=None, dropout=0.2):
     """Build the end-to-end model in which only the new head trains.
 
     Layers, in order: an Input of the base's input shape; the `augmentation` block if one is
-    given; `keras.applications.mobilenet_v2.preprocess_input`; the base, called with
-    `training=False` (so its BatchNormalization layers stay in inference mode, also later when
-    the base is fine-tuned); GlobalAveragePooling2D; Dropout(`dropout`); Dense(1, sigmoid).
+    given; `keras.applications.mobilenet_v2.preprocess_input` (or an equivalent layer such as
+    `Rescaling(1/127.5, offset=-1)`: what this step computes counts, not how it is written);
+    the base, called with `training=False` (so its BatchNormalization layers stay in inference
+    mode, also later when the base is fine-tuned); GlobalAveragePooling2D; Dropout(`dropout`);
+    Dense(1, sigmoid).
 
     Args:
         base: the frozen base from `load_base`.
