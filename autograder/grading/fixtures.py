@@ -1,6 +1,6 @@
 """Named data that lab checks ask for by parameter name, resolved lazily by the grader.
 
-A check such as `def test_x(scratch_150, reference)` gets the submission's model (built in the
+A check such as `def scratch_parameter_counts(scratch_150, reference)` gets the submission's model (built in the
 sandbox, loaded here in safe mode) and the reference's. When the probe behind a name failed,
 the check is not called: it fails with the probe's error (e.g. the NotImplementedError of a
 stub), so every check says which function let it down.

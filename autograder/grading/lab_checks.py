@@ -31,7 +31,9 @@ class LabCheck:
 
 
 def collect_checks(folder: Path, config: CourseConfig, complete: bool = True) -> list[LabCheck]:
-    """Every `@check` function in `folder/test_*.py`; its `points=` are course points.
+    """Every `@check` function defined in `folder/*.py` (files starting with `_` are helpers);
+    its `points=` are course points. Check files are not pytest files: name them for their part
+    (e.g. `scratch_checks.py`) and each check for what it checks.
 
     Args:
         folder: a checks folder (the lab's hidden checks, or the release's public ones).
@@ -45,11 +47,11 @@ def collect_checks(folder: Path, config: CourseConfig, complete: bool = True) ->
             part's checks do not add up to its points; the message names both numbers.
     """
     found: list[tuple[Callable, CheckMeta, str]] = []
-    for path in sorted(Path(folder).glob("test_*.py")):
+    for path in sorted(p for p in Path(folder).glob("*.py") if not p.name.startswith("_")):
         module = import_module_from(path, f"lab_checks_{path.parent.parent.name}_{path.stem}")
         for name, function in vars(module).items():
             meta = check_meta(function) if callable(function) else None
-            if meta is not None and name.startswith("test_"):
+            if meta is not None and getattr(function, "__module__", None) == module.__name__:
                 if meta.part not in config.parts:
                     raise ValueError(
                         f"{path}: check {name} names an unknown part. Expected one of "

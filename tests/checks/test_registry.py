@@ -134,7 +134,7 @@ def test_every_lab_check_declares_its_name():
 
     folder = Path(__file__).resolve().parents[2] / "solutions" / "transfer_learning" / "checks"
     unnamed = []
-    for path in sorted(folder.glob("test_*.py")):
+    for path in sorted(folder.glob("*_checks.py")):
         module = import_module_from(path, f"named_checks_{path.stem}")
         for name, function in vars(module).items():
             meta = meta_of(function) if callable(function) else None

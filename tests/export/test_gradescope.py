@@ -91,10 +91,10 @@ def test_check_reports_no_drift_then_a_changed_check(ctx, tmp_path, data_dir, we
     out = tmp_path / "export"
     export.main(copy, "gradescope", out, TEST_PROFILE, with_data=False)
     assert export.main(copy, "gradescope", out, TEST_PROFILE, with_data=False, check=True) == []
-    check = root / ctx.config.paths.solutions / "checks" / "test_scratch.py"
+    check = root / ctx.config.paths.solutions / "checks" / "scratch_checks.py"
     check.write_text(check.read_text() + "\n# a changed check\n")
     drift = export.main(copy, "gradescope", out, TEST_PROFILE, with_data=False, check=True)
-    assert any("checks/test_scratch.py" in line and "differs" in line for line in drift), drift
+    assert any("checks/scratch_checks.py" in line and "differs" in line for line in drift), drift
 
 
 def test_with_data_bundles_the_data_and_points_course_yaml_at_it(ctx, tmp_path, weights_dir, cache_dir, monkeypatch):

@@ -22,7 +22,7 @@ def test_each_check_is_worth_what_it_declares_and_the_parts_add_up(ctx):
 def test_a_lab_whose_checks_do_not_add_up_is_refused_with_both_numbers(ctx, tmp_path):
     folder = tmp_path / "checks"
     shutil.copytree(ctx.solutions_dir / "checks", folder)
-    path = folder / "test_fine_tuning.py"
+    path = folder / "fine_tuning_checks.py"
     source = path.read_text()
     first = re.search(r'part="fine_tuning", points=(\d+)', source)
     declared = int(first.group(1))
@@ -38,7 +38,7 @@ def test_a_lab_whose_checks_do_not_add_up_is_refused_with_both_numbers(ctx, tmp_
 def test_a_part_without_checks_is_refused(ctx, tmp_path):
     folder = tmp_path / "checks"
     shutil.copytree(ctx.solutions_dir / "checks", folder)
-    (folder / "test_scratch.py").unlink()
+    (folder / "scratch_checks.py").unlink()
     with pytest.raises(ValueError, match=r"scratch: the checks add up to 0\b.*gives the part 20"):
         collect_checks(folder, ctx.config)
 

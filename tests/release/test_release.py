@@ -156,6 +156,17 @@ def test_released_check_files_import_nothing_they_do_not_use(generated):
             assert imported - used == set(), name
 
 
+def test_check_files_are_not_pytest_files(generated):
+    """Checks take the grader's data by name; pytest run in the release must not collect them."""
+    checks = [name for name in generated if name.startswith("checks/") and name.endswith(".py")]
+    assert checks
+    for name in checks:
+        file = name.rsplit("/", 1)[1]
+        assert not (file.startswith("test_") or file.endswith("_test.py")), name
+        functions = [n.name for n in ast.walk(ast.parse(generated[name])) if isinstance(n, ast.FunctionDef)]
+        assert not [f for f in functions if f.startswith("test")], name
+
+
 def test_transform_order_is_enforced_in_code():
     wrong_order = (Transform("no_solution_leaks", no_solution_leaks, needs=("stub_modules",)), Transform("stub_modules", stub_modules))
     with pytest.raises(ReleaseError, match="must run after \\['stub_modules'\\]"):

@@ -161,7 +161,7 @@ def secrets_of(root: Path, lab: str) -> dict[str, Path]:
     images = sorted((bundle / "data").rglob("*.jpg"))
     return {
         "solution": bundle / "solutions" / lab / "scratch.py",
-        "hidden check": next((bundle / "solutions" / lab / "checks").glob("test_*.py")),
+        "hidden check": next((bundle / "solutions" / lab / "checks").glob("*_checks.py")),
         "calibration": next((bundle / "solutions" / lab / "calibration").glob("*.json")),
         "hidden image": images[-1],
         "grader-only input": hidden[0],

@@ -9,12 +9,12 @@ from autograder.checks.trainability import check_trainability_flags
 
 
 @check(part="fine_tuning", points=4, visibility="visible", name="unfreeze_top: trainable layers of the base")
-def test_unfreeze_top_trainable_layers(fine_tune_model, reference):
+def unfreeze_top_trainable_layers(fine_tune_model, reference):
     return check_trainability_flags(fine_tune_model, reference.fine_tune_model)
 
 
 @check(part="fine_tuning", points=3, visibility="visible", name="compile_for_fine_tuning: compile settings")
-def test_fine_tuning_compile_settings(fine_tuning_compile, fine_tune_model, settings):
+def fine_tuning_compile_settings(fine_tuning_compile, fine_tune_model, settings):
     probed = f"the trained frozen model, compiled with learning_rate={settings['fine_tune_lr_other']:g}"
     trained = "the model the grader fine-tunes"
     return check_compile_settings_on(
@@ -24,5 +24,5 @@ def test_fine_tuning_compile_settings(fine_tuning_compile, fine_tune_model, sett
 
 
 @check(part="fine_tuning", points=3, visibility="visible", name="fine_tuning_callbacks: EarlyStopping on val_loss restoring the best weights")
-def test_early_stopping_on_validation_loss(callbacks, settings):
+def early_stopping_on_validation_loss(callbacks, settings):
     return check_early_stopping(callbacks, monitor="val_loss", patience=settings["patience"], restore_best_weights=True)

@@ -8,7 +8,7 @@ from autograder.checks.parameters import check_parameter_counts_at_sizes
 
 
 @check(part="scratch", points=4, visibility="visible", name="build_scratch_cnn: exact parameter counts (3,453,121 at 150x150x3)")
-def test_scratch_parameter_counts_at_two_sizes(scratch_150, scratch_other, reference, settings):
+def scratch_parameter_counts_at_two_sizes(scratch_150, scratch_other, reference, settings):
     other = settings["scratch_other_size"]
     return check_parameter_counts_at_sizes(
         {150: scratch_150, other: scratch_other},
@@ -18,7 +18,7 @@ def test_scratch_parameter_counts_at_two_sizes(scratch_150, scratch_other, refer
 
 
 @check(part="scratch", points=3, visibility="hidden", name="build_scratch_cnn: layers")
-def test_scratch_layers(scratch_plain, scratch_augmented, reference):
+def scratch_layers(scratch_plain, scratch_augmented, reference):
     return [
         check_architecture(scratch_plain, reference.scratch_plain, name="without augmentation"),
         check_architecture(scratch_augmented, reference.scratch_augmented, name="with augmentation and dropout"),
@@ -26,7 +26,7 @@ def test_scratch_layers(scratch_plain, scratch_augmented, reference):
 
 
 @check(part="scratch", points=3, visibility="visible", name="compile_scratch_cnn: compile settings")
-def test_scratch_compile_settings(scratch_compile, scratch_plain, scratch_augmented):
+def scratch_compile_settings(scratch_compile, scratch_plain, scratch_augmented):
     return check_compile_settings_on(
         {
             "a model the grader built to probe compile_scratch_cnn": scratch_compile,
@@ -38,12 +38,12 @@ def test_scratch_compile_settings(scratch_compile, scratch_plain, scratch_augmen
 
 
 @check(part="scratch", points=5, visibility="hidden", name="scratch convnet: hidden-test accuracy")
-def test_scratch_accuracy(scratch_result, thresholds):
+def scratch_accuracy(scratch_result, thresholds):
     return score_accuracy(scratch_result.accuracy, thresholds["scratch"], what="the convnet without augmentation")
 
 
 @check(part="scratch", points=5, visibility="hidden", name="scratch convnet with augmentation: hidden-test accuracy")
-def test_scratch_augmented_accuracy(scratch_augmented_result, thresholds):
+def scratch_augmented_accuracy(scratch_augmented_result, thresholds):
     return score_accuracy(
         scratch_augmented_result.accuracy, thresholds["scratch_augmented"], what="the convnet with augmentation and dropout"
     )

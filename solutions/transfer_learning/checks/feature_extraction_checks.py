@@ -13,7 +13,7 @@ from autograder.checks.training_probe import check_frozen_by_behaviour
 
 
 @check(part="feature_extraction", points=3, visibility="visible", name="load_base: a frozen MobileNetV2 without its top")
-def test_base_is_a_frozen_pretrained_base(base, reference):
+def base_is_a_frozen_pretrained_base(base, reference):
     return [
         check_frozen(base, name="frozen"),
         check_parameter_counts(base, reference.base, label="load_base", name="parameter counts"),
@@ -21,7 +21,7 @@ def test_base_is_a_frozen_pretrained_base(base, reference):
 
 
 @check(part="feature_extraction", points=4, visibility="hidden", name="extract_features: the reference's features")
-def test_features_match_the_reference(features, reference):
+def features_match_the_reference(features, reference):
     expected = np.asarray(reference.features)
     received = np.asarray(features)
     assert received.shape == expected.shape, (
@@ -38,27 +38,27 @@ def test_features_match_the_reference(features, reference):
 
 
 @check(part="feature_extraction", points=5, visibility="hidden", name="fit_linear_classifier: hidden-test accuracy")
-def test_linear_classifier_accuracy(linear_result, thresholds):
+def linear_classifier_accuracy(linear_result, thresholds):
     return score_accuracy(linear_result.accuracy, thresholds["linear_classifier"], what="the linear classifier on frozen features")
 
 
 @check(part="feature_extraction", points=3, visibility="visible", name="build_transfer_model: only the head trains")
-def test_transfer_model_trains_only_its_head(transfer_model, reference):
+def transfer_model_trains_only_its_head(transfer_model, reference):
     return check_trainability_flags(transfer_model, reference.transfer_model)
 
 
 @check(part="feature_extraction", points=3, visibility="hidden", name="build_transfer_model: layers in order")
-def test_transfer_model_layers(transfer_model, reference):
+def transfer_model_layers(transfer_model, reference):
     return check_architecture(transfer_model, reference.transfer_model)
 
 
 @check(part="feature_extraction", points=2, visibility="hidden", name="build_transfer_model: base called with training=False")
-def test_transfer_model_calls_the_base_in_inference_mode(transfer_model):
+def transfer_model_calls_the_base_in_inference_mode(transfer_model):
     return check_called_in_inference_mode(transfer_model)
 
 
 @check(part="feature_extraction", points=2, visibility="visible", name="compile_transfer_model: compile settings")
-def test_transfer_compile_settings(transfer_compile, transfer_model, settings):
+def transfer_compile_settings(transfer_compile, transfer_model, settings):
     probed = f"a model the grader built, compiled with learning_rate={settings['transfer_lr_other']:g}"
     trained = "the model the grader trains"
     return check_compile_settings_on(
@@ -68,11 +68,11 @@ def test_transfer_compile_settings(transfer_compile, transfer_model, settings):
 
 
 @check(part="feature_extraction", points=3, visibility="hidden", name="transfer model: the base does not move while training")
-def test_frozen_base_stays_frozen_while_training(transfer_probe, reference):
+def frozen_base_stays_frozen_while_training(transfer_probe, reference):
     probe, _ = transfer_probe
     return check_frozen_by_behaviour(probe, reference.transfer_model)
 
 
 @check(part="feature_extraction", points=5, visibility="hidden", name="frozen base + head: hidden-test accuracy")
-def test_frozen_base_accuracy(frozen_result, thresholds):
+def frozen_base_accuracy(frozen_result, thresholds):
     return score_accuracy(frozen_result.accuracy, thresholds["frozen_base"], what="the frozen-base model")

@@ -17,12 +17,12 @@ def _flag_differences(received, expected):
 
 
 @check(part="fine_tuning", points=4, visibility="visible", name="unfreeze_top: trainable layers of the base")
-def test_unfreeze_top_trainable_layers(fine_tune_model, reference):
+def unfreeze_top_trainable_layers(fine_tune_model, reference):
     return check_trainability_flags(fine_tune_model, reference.fine_tune_model)
 
 
 @check(part="fine_tuning", points=3, visibility="hidden", name="unfreeze_top: follows its argument")
-def test_unfreeze_top_follows_its_argument(unfreeze_other, reference):
+def unfreeze_top_follows_its_argument(unfreeze_other, reference):
     received, expected = unfreeze_other["layers"], reference.unfreeze_other
     assert len(received) == len(expected), f"Expected {len(expected)} layers in the base. Received: {len(received)}"
     differences = _flag_differences(received, expected)
@@ -33,7 +33,7 @@ def test_unfreeze_top_follows_its_argument(unfreeze_other, reference):
 
 
 @check(part="fine_tuning", points=3, visibility="hidden", name="unfreeze_top: BatchNormalization layers stay frozen")
-def test_batchnorm_layers_stay_frozen(unfreeze_other):
+def batchnorm_layers_stay_frozen(unfreeze_other):
     trainable = [layer["name"] for layer in unfreeze_other["layers"] if layer["class"] == "BatchNormalization" and layer["trainable"]]
     assert not trainable, (
         "Expected every BatchNormalization layer to stay frozen while fine-tuning. "
@@ -42,7 +42,7 @@ def test_batchnorm_layers_stay_frozen(unfreeze_other):
 
 
 @check(part="fine_tuning", points=3, visibility="visible", name="compile_for_fine_tuning: compile settings")
-def test_fine_tuning_compile_settings(fine_tuning_compile, fine_tune_model, settings):
+def fine_tuning_compile_settings(fine_tuning_compile, fine_tune_model, settings):
     probed = f"the trained frozen model, compiled with learning_rate={settings['fine_tune_lr_other']:g}"
     trained = "the model the grader fine-tunes"
     return check_compile_settings_on(
@@ -52,22 +52,22 @@ def test_fine_tuning_compile_settings(fine_tuning_compile, fine_tune_model, sett
 
 
 @check(part="fine_tuning", points=3, visibility="hidden", name="compile_for_fine_tuning: compiled again after unfreezing")
-def test_fine_tuning_compiles_again_after_unfreezing(fine_tune_probe):
+def fine_tuning_compiles_again_after_unfreezing(fine_tune_probe):
     _, compiled = fine_tune_probe
     return check_recompiled(compiled)
 
 
 @check(part="fine_tuning", points=3, visibility="hidden", name="fine-tuning: only the unfrozen layers move")
-def test_fine_tuning_trains_exactly_the_unfrozen_layers(fine_tune_probe, reference):
+def fine_tuning_trains_exactly_the_unfrozen_layers(fine_tune_probe, reference):
     probe, _ = fine_tune_probe
     return check_frozen_by_behaviour(probe, reference.fine_tune_model)
 
 
 @check(part="fine_tuning", points=3, visibility="visible", name="fine_tuning_callbacks: EarlyStopping on val_loss restoring the best weights")
-def test_early_stopping_on_validation_loss(callbacks, settings):
+def early_stopping_on_validation_loss(callbacks, settings):
     return check_early_stopping(callbacks, monitor="val_loss", patience=settings["patience"], restore_best_weights=True)
 
 
 @check(part="fine_tuning", points=8, visibility="hidden", name="fine-tuned model: hidden-test accuracy")
-def test_fine_tuned_accuracy(fine_tuned_result, thresholds):
+def fine_tuned_accuracy(fine_tuned_result, thresholds):
     return score_accuracy(fine_tuned_result.accuracy, thresholds["fine_tuned"], what="the fine-tuned model")

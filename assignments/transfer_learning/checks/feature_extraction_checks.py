@@ -9,7 +9,7 @@ from autograder.checks.trainability import check_frozen, check_trainability_flag
 
 
 @check(part="feature_extraction", points=3, visibility="visible", name="load_base: a frozen MobileNetV2 without its top")
-def test_base_is_a_frozen_pretrained_base(base, reference):
+def base_is_a_frozen_pretrained_base(base, reference):
     return [
         check_frozen(base, name="frozen"),
         check_parameter_counts(base, reference.base, label="load_base", name="parameter counts"),
@@ -17,12 +17,12 @@ def test_base_is_a_frozen_pretrained_base(base, reference):
 
 
 @check(part="feature_extraction", points=3, visibility="visible", name="build_transfer_model: only the head trains")
-def test_transfer_model_trains_only_its_head(transfer_model, reference):
+def transfer_model_trains_only_its_head(transfer_model, reference):
     return check_trainability_flags(transfer_model, reference.transfer_model)
 
 
 @check(part="feature_extraction", points=2, visibility="visible", name="compile_transfer_model: compile settings")
-def test_transfer_compile_settings(transfer_compile, transfer_model, settings):
+def transfer_compile_settings(transfer_compile, transfer_model, settings):
     probed = f"a model the grader built, compiled with learning_rate={settings['transfer_lr_other']:g}"
     trained = "the model the grader trains"
     return check_compile_settings_on(

@@ -8,7 +8,7 @@ from autograder.checks.parameters import check_parameter_counts_at_sizes
 
 
 @check(part="scratch", points=4, visibility="visible", name="build_scratch_cnn: exact parameter counts (3,453,121 at 150x150x3)")
-def test_scratch_parameter_counts_at_two_sizes(scratch_150, scratch_other, reference, settings):
+def scratch_parameter_counts_at_two_sizes(scratch_150, scratch_other, reference, settings):
     other = settings["scratch_other_size"]
     return check_parameter_counts_at_sizes(
         {150: scratch_150, other: scratch_other},
@@ -18,7 +18,7 @@ def test_scratch_parameter_counts_at_two_sizes(scratch_150, scratch_other, refer
 
 
 @check(part="scratch", points=3, visibility="visible", name="compile_scratch_cnn: compile settings")
-def test_scratch_compile_settings(scratch_compile, scratch_plain, scratch_augmented):
+def scratch_compile_settings(scratch_compile, scratch_plain, scratch_augmented):
     return check_compile_settings_on(
         {
             "a model the grader built to probe compile_scratch_cnn": scratch_compile,

@@ -27,36 +27,36 @@ def _images(settings, count=8):
 
 
 @check(part="augmentation", points=2, visibility="visible", name="build_augmentation keeps shape and dtype")
-def test_augmentation_keeps_shape_and_dtype(augmentation_block, settings):
+def augmentation_keeps_shape_and_dtype(augmentation_block, settings):
     return check_output_shape_and_dtype(augmentation_block, _images(settings))
 
 
 @check(part="augmentation", points=2, visibility="visible", name="build_augmentation is the identity at inference")
-def test_augmentation_is_identity_at_inference(augmentation_block, settings):
+def augmentation_is_identity_at_inference(augmentation_block, settings):
     return check_identity_at_inference(augmentation_block, _images(settings))
 
 
 @check(part="augmentation", points=3, visibility="hidden", name="build_augmentation: horizontal flips only")
-def test_augmentation_flips_left_right_never_upside_down(augmentation_block, settings):
+def augmentation_flips_left_right_never_upside_down(augmentation_block, settings):
     size = settings["augmentation_size"]
     stats = measure_flips(augmentation_block, size, size)
     return check_flips(stats, horizontal=True, vertical=False)
 
 
 @check(part="augmentation", points=2, visibility="hidden", name="build_augmentation: translation up to 10%")
-def test_augmentation_translation_within_ten_percent(augmentation_block, settings):
+def augmentation_translation_within_ten_percent(augmentation_block, settings):
     size = settings["augmentation_size"]
     return check_translation(measure_geometry(augmentation_block, size, size), 0.1, 0.1)
 
 
 @check(part="augmentation", points=2, visibility="hidden", name="build_augmentation: zoom up to 20%")
-def test_augmentation_zoom_within_twenty_percent(augmentation_block, settings):
+def augmentation_zoom_within_twenty_percent(augmentation_block, settings):
     size = settings["augmentation_size"]
     return check_zoom(measure_geometry(augmentation_block, size, size), 0.2)
 
 
 @check(part="augmentation", points=1, visibility="hidden", name="build_augmentation works in tf.data and in a model")
-def test_augmentation_works_in_tf_data_and_in_a_model(augmentation_block, settings):
+def augmentation_works_in_tf_data_and_in_a_model(augmentation_block, settings):
     images = _images(settings, 4)
     return [
         check_in_tf_data(augmentation_block, images, np.arange(4), name="in a tf.data map"),
@@ -65,10 +65,10 @@ def test_augmentation_works_in_tf_data_and_in_a_model(augmentation_block, settin
 
 
 @check(part="augmentation", points=4, visibility="visible", name="ten_crops: corners, centre and mirrors in order")
-def test_ten_crops_geometry(ten_crops, reference):
+def ten_crops_geometry(ten_crops, reference):
     return check_ten_crops(ten_crops, reference.ten_crops)
 
 
 @check(part="augmentation", points=4, visibility="hidden", name="predict_with_tta averages the ten crops")
-def test_predict_with_tta_is_the_mean_over_ten_crops(tta_predictions, reference):
+def predict_with_tta_is_the_mean_over_ten_crops(tta_predictions, reference):
     return check_predict_with_tta(tta_predictions, reference.tta_per_crop, atol=1e-4)

@@ -14,15 +14,15 @@ def _images(settings, count=8):
 
 
 @check(part="augmentation", points=2, visibility="visible", name="build_augmentation keeps shape and dtype")
-def test_augmentation_keeps_shape_and_dtype(augmentation_block, settings):
+def augmentation_keeps_shape_and_dtype(augmentation_block, settings):
     return check_output_shape_and_dtype(augmentation_block, _images(settings))
 
 
 @check(part="augmentation", points=2, visibility="visible", name="build_augmentation is the identity at inference")
-def test_augmentation_is_identity_at_inference(augmentation_block, settings):
+def augmentation_is_identity_at_inference(augmentation_block, settings):
     return check_identity_at_inference(augmentation_block, _images(settings))
 
 
 @check(part="augmentation", points=4, visibility="visible", name="ten_crops: corners, centre and mirrors in order")
-def test_ten_crops_geometry(ten_crops, reference):
+def ten_crops_geometry(ten_crops, reference):
     return check_ten_crops(ten_crops, reference.ten_crops)
