@@ -74,6 +74,12 @@ class GradingInputs:
 # A graded function that takes a setting is also called with an off-profile value, to see that
 # it follows its argument: a rate this far from the profile's is no optimizer's default.
 OTHER_RATE_FACTOR = 0.37
+OTHER_DROPOUT = (0.13, 0.27)  # the first unless the profile uses it
+
+
+def other_dropout(rate: float) -> float:
+    """A dropout rate other than the profile's `rate` (and other than any usual default)."""
+    return OTHER_DROPOUT[0] if abs(rate - OTHER_DROPOUT[0]) > 1e-9 else OTHER_DROPOUT[1]
 
 
 def settings_for(profile: Profile, weights_file: Path) -> dict:
@@ -86,11 +92,13 @@ def settings_for(profile: Profile, weights_file: Path) -> dict:
         "scratch_size": profile.scratch.image_size,
         "scratch_other_size": scratch_other,
         "scratch_dropout": profile.scratch.dropout,
+        "scratch_dropout_other": other_dropout(profile.scratch.dropout),
         "base_size": profile.base.image_size,
         "architecture": profile.base.architecture,
         "alpha": profile.base.alpha,
         "weights_file": str(weights_file),
         "transfer_dropout": profile.transfer.dropout,
+        "transfer_dropout_other": other_dropout(profile.transfer.dropout),
         "transfer_lr": profile.transfer.learning_rate,
         "transfer_lr_other": profile.transfer.learning_rate * OTHER_RATE_FACTOR,
         "fine_tune_at": profile.fine_tuning.fine_tune_at,

@@ -87,6 +87,13 @@ def scratch_models(module: ModuleType, ctx: ProbeContext) -> dict:
     return {"artifacts": ["scratch_150.keras", "scratch_other.keras"]}
 
 
+def scratch_dropout(module: ModuleType, ctx: ProbeContext) -> dict:
+    """The convnet built with an off-profile dropout rate: is the argument followed?"""
+    other = ctx.settings["scratch_other_size"]
+    model = module.build_scratch_cnn((other, other, 3), dropout=ctx.settings["scratch_dropout_other"])
+    return ctx.save_model(_require_model(model, "build_scratch_cnn"), "scratch_dropout.keras")
+
+
 def scratch_compiled(module: ModuleType, ctx: ProbeContext) -> dict:
     """The two convnets the grader will train, built and compiled by the submission."""
     from autograder.training.seeding import seed_everything  # noqa: PLC0415
@@ -166,6 +173,14 @@ def transfer_model(module: ModuleType, ctx: ProbeContext) -> dict:
     return {"artifacts": ["transfer_uncompiled.keras", "transfer_model.keras"], "base": base_source}
 
 
+def transfer_dropout(module: ModuleType, ctx: ProbeContext) -> dict:
+    """build_transfer_model with an off-profile dropout rate, on the grader's base: is it followed?"""
+    from autograder.probes.training_probe import reference_base  # noqa: PLC0415
+
+    model = module.build_transfer_model(reference_base(ctx.settings), dropout=ctx.settings["transfer_dropout_other"])
+    return ctx.save_model(_require_model(model, "build_transfer_model"), "transfer_dropout.keras")
+
+
 def transfer_compile(module: ModuleType, ctx: ProbeContext) -> dict:
     """compile_transfer_model on a grader-made model, with an off-profile rate it must follow."""
     model = module.compile_transfer_model(ctx.model("dummy_model.keras"), learning_rate=ctx.settings["transfer_lr_other"])
@@ -227,7 +242,7 @@ def callbacks(module: ModuleType, ctx: ProbeContext) -> dict:
 
 PROBES: dict[str, tuple[Probe, ...]] = {
     "augmentation": (augmentation_block, ten_crops, predict_with_tta),
-    "scratch": (scratch_models, scratch_compiled, scratch_compile),
-    "feature_extraction": (base_model, features, linear_classifier, transfer_model, transfer_compile),
+    "scratch": (scratch_models, scratch_dropout, scratch_compiled, scratch_compile),
+    "feature_extraction": (base_model, features, linear_classifier, transfer_model, transfer_dropout, transfer_compile),
     "fine_tuning": (fine_tuning_model, fine_tuning_compile, unfreeze_elsewhere, callbacks),
 }

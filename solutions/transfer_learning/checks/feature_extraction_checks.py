@@ -5,6 +5,7 @@ import numpy as np
 from autograder.checks import check
 from autograder.checks.accuracy import score_accuracy
 from autograder.checks.architecture import check_architecture
+from autograder.checks.arguments import check_layer_setting
 from autograder.checks.calls import check_called_in_inference_mode
 from autograder.checks.compile_settings import check_compile_settings_on
 from autograder.checks.parameters import check_parameter_counts
@@ -47,9 +48,14 @@ def transfer_model_trains_only_its_head(transfer_model, reference):
     return check_trainability_flags(transfer_model, reference.transfer_model)
 
 
-@check(part="feature_extraction", points=3, visibility="hidden", name="build_transfer_model: layers in order")
+@check(part="feature_extraction", points=2, visibility="hidden", name="build_transfer_model: layers in order")
 def transfer_model_layers(transfer_model, reference):
     return check_architecture(transfer_model, reference.transfer_model)
+
+
+@check(part="feature_extraction", points=1, visibility="hidden", name="build_transfer_model: follows its dropout argument")
+def transfer_model_follows_its_dropout_argument(transfer_dropout, settings):
+    return check_layer_setting(transfer_dropout, "Dropout", "rate", settings["transfer_dropout_other"], argument="dropout")
 
 
 @check(part="feature_extraction", points=2, visibility="hidden", name="build_transfer_model: base called with training=False")

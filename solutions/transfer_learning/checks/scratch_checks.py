@@ -3,6 +3,7 @@
 from autograder.checks import check
 from autograder.checks.accuracy import score_accuracy
 from autograder.checks.architecture import check_architecture
+from autograder.checks.arguments import check_layer_setting
 from autograder.checks.compile_settings import check_compile_settings_on
 from autograder.checks.parameters import check_parameter_counts_at_sizes
 
@@ -17,12 +18,17 @@ def scratch_parameter_counts_at_two_sizes(scratch_150, scratch_other, reference,
     )
 
 
-@check(part="scratch", points=3, visibility="hidden", name="build_scratch_cnn: layers")
+@check(part="scratch", points=2, visibility="hidden", name="build_scratch_cnn: layers")
 def scratch_layers(scratch_plain, scratch_augmented, reference):
     return [
         check_architecture(scratch_plain, reference.scratch_plain, name="without augmentation"),
         check_architecture(scratch_augmented, reference.scratch_augmented, name="with augmentation and dropout"),
     ]
+
+
+@check(part="scratch", points=1, visibility="hidden", name="build_scratch_cnn: follows its dropout argument")
+def scratch_follows_its_dropout_argument(scratch_dropout, settings):
+    return check_layer_setting(scratch_dropout, "Dropout", "rate", settings["scratch_dropout_other"], argument="dropout")
 
 
 @check(part="scratch", points=3, visibility="visible", name="compile_scratch_cnn: compile settings")
