@@ -40,7 +40,7 @@ from autograder.training.seeding import seed_everything
 AUGMENTATION_SIZE = 64
 PROBE_IMAGES = 16
 TTA_IMAGES = 4
-INPUTS_VERSION = 4
+INPUTS_VERSION = 5
 # The feature probe's images: validation images plus noise of this amplitude (pixel values 0-255).
 FEATURE_PROBE_NOISE = 12.0
 
@@ -215,6 +215,11 @@ def _build(ctx: CourseContext, profile: Profile, lab: LabModules, root: Path, we
     hidden_labels = test.labels if test is not None else np.zeros((0,), np.int32)
     np.savez(hidden / "labels.npz", test=hidden_labels, validation=validation.labels)
     _split_by_part(worker)
+    # Grader only: every probe run on the reference modules, the expected side of the checks.
+    from autograder.grading.reference_outputs import FOLDER, run_reference_probes  # noqa: PLC0415
+
+    modules = {part: ctx.solutions_dir / settings.module for part, settings in ctx.config.parts.items()}
+    run_reference_probes(modules, {part: worker / part for part in modules}, hidden / FOLDER, settings_for(profile, weights_file))
 
 
 @contextmanager

@@ -21,7 +21,8 @@ from autograder.grading.fixtures import MissingData, SubmissionData, needed_prob
 from autograder.grading.inputs import GradingInputs, prepare_inputs
 from autograder.grading.lab_checks import LabCheck, collect_checks, run_lab_check
 from autograder.grading.public import SNAPSHOT, SnapshotReference, prepare_public_inputs
-from autograder.grading.reference_data import ReferenceData
+from autograder.grading.reference_outputs import FOLDER as REFERENCE_FOLDER
+from autograder.grading.reference_outputs import ReferenceOutputs
 from autograder.grading.result import PartResult, SubmissionResult
 from autograder.grading.training import SubmissionTrainer
 from autograder.grading.worker_run import PartRun, default_limits, run_part
@@ -91,7 +92,7 @@ class Grader:
     limits: Limits | None = None  # default: the profile's worker_seconds and worker_memory_gb
     public: bool = False  # `course check`: grader-made inputs and the release's reference snapshot
     inputs: GradingInputs = field(init=False)
-    reference: ReferenceData | SnapshotReference = field(init=False)
+    reference: ReferenceOutputs | SnapshotReference = field(init=False)
     checks: list[LabCheck] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -103,8 +104,7 @@ class Grader:
             self.thresholds = Thresholds(self.profile_name, {}, "the public checks use no thresholds")
         else:
             self.inputs = prepare_inputs(self.ctx, self.profile_name, console=self.console)
-            lab = load_lab_modules(self.ctx.solutions_dir, prefix="grader_reference")
-            self.reference = ReferenceData(lab, self.inputs)
+            self.reference = ReferenceOutputs(self.inputs.hidden / REFERENCE_FOLDER)
             self.thresholds = self._thresholds()
         with np.load(self.inputs.hidden / "labels.npz", allow_pickle=False) as labels:
             self.hidden_labels = labels["test"]
@@ -113,6 +113,7 @@ class Grader:
             with np.load(self.inputs.hidden / "linear_eval.npz", allow_pickle=False) as arrays:
                 self.linear_features = {key: arrays[key] for key in arrays.files}
         self._frozen_weights: list | None = None
+        self._reference_lab = None
 
     def frozen_weights(self) -> list:
         """The weights of the grader's frozen model (what part 4 starts fine-tuning from)."""
@@ -122,6 +123,12 @@ class Grader:
             model = keras.models.load_model(self.inputs.worker / "frozen_model.keras", safe_mode=True)
             self._frozen_weights = [np.asarray(w) for w in model.get_weights()]
         return self._frozen_weights
+
+    def reference_lab(self):
+        """The reference modules, imported once (the grader's own extraction on another base)."""
+        if self._reference_lab is None:
+            self._reference_lab = load_lab_modules(self.ctx.solutions_dir, prefix="grader_reference")
+        return self._reference_lab
 
     def shared_values(self) -> dict[str, object]:
         """What every check may ask for by name besides the submission's data (`fixtures.SHARED`)."""
@@ -252,7 +259,7 @@ class Grader:
         profile = self.inputs.profile
         try:
             arrays = features_of(
-                student, self.reference.lab.feature_extraction.extract_features, self.ctx.split_loader(profile),
+                student, self.reference_lab().feature_extraction.extract_features, self.ctx.split_loader(profile),
                 profile.base.image_size,
             )
         except Exception as exc:  # noqa: BLE001  (a base the grader cannot run earns no linear accuracy)

@@ -23,7 +23,7 @@ def unfreeze_top_trainable_layers(fine_tune_model, reference):
 
 @check(part="fine_tuning", points=3, visibility="hidden", name="unfreeze_top: follows its argument")
 def unfreeze_top_follows_its_argument(unfreeze_other, reference):
-    received, expected = unfreeze_other["layers"], reference.unfreeze_other
+    received, expected = unfreeze_other["layers"], reference.unfreeze_other["layers"]
     assert len(received) == len(expected), f"Expected {len(expected)} layers in the base. Received: {len(received)}"
     differences = _flag_differences(received, expected)
     assert not differences, (
