@@ -20,6 +20,7 @@ from autograder.grading.linear_model import LinearExportError
 from autograder.grading.measure import measure_fine_tuning, measure_transfer
 from autograder.grading.result import TrainingCurve
 from autograder.grading.worker_run import PartRun
+from autograder.probes.declare import ArtifactSpec, LabProbes
 from autograder.sandbox import UntrustedArtifactError, load_keras_model, read_json, read_npz
 from autograder.training.seeding import seed_everything
 
@@ -39,42 +40,21 @@ class Artifact(NamedTuple):
     kind: str
 
 
-def _model(part: str, probe: str, name: str) -> Artifact:
-    return Artifact(part, probe, lambda out: load_keras_model(out, name), f"keras.Model ({name}, loaded in safe mode)")
+def _loader(spec: ArtifactSpec) -> Callable[[Path], object]:
+    """How the grader reads one declared artifact: as data, through the safe loaders."""
+    if spec.kind == "model":
+        return lambda out: load_keras_model(out, spec.file)
+    if spec.kind == "array":
+        return lambda out: read_npz(out, spec.file, max_arrays=MAX_ARRAYS)[spec.key]
+    if spec.kind == "arrays":
+        return lambda out: read_npz(out, spec.file, max_arrays=MAX_ARRAYS)
+    return lambda out: read_json(out, spec.file)
 
 
-def _array(part: str, probe: str, name: str, key: str) -> Artifact:
-    return Artifact(part, probe, lambda out: read_npz(out, name, max_arrays=MAX_ARRAYS)[key], f"numpy array ({name}[{key!r}])")
+def artifacts_of(lab: LabProbes) -> dict[str, Artifact]:
+    """Every artifact name the lab's probes declare -> where the grader reads it and how."""
+    return {name: Artifact(spec.part, spec.name, _loader(artifact), artifact.describe()) for name, (spec, artifact) in lab.artifacts.items()}
 
-
-def _json(part: str, probe: str, name: str) -> Artifact:
-    return Artifact(part, probe, lambda out: read_json(out, name), f"JSON ({name})")
-
-
-ARTIFACTS: dict[str, Artifact] = {
-    "augmentation_block": _model("augmentation", "augmentation_block", "augmentation.keras"),
-    "ten_crops": _array("augmentation", "ten_crops", "ten_crops.npz", "crops"),
-    "tta_predictions": _array("augmentation", "predict_with_tta", "tta.npz", "probabilities"),
-    "scratch_150": _model("scratch", "scratch_models", "scratch_150.keras"),
-    "scratch_other": _model("scratch", "scratch_models", "scratch_other.keras"),
-    "scratch_plain": _model("scratch", "scratch_compiled", "scratch_plain.keras"),
-    "scratch_augmented": _model("scratch", "scratch_compiled", "scratch_augmented.keras"),
-    "scratch_compile": _model("scratch", "scratch_compile", "scratch_compile.keras"),
-    "scratch_dropout": _model("scratch", "scratch_dropout", "scratch_dropout.keras"),
-    "transfer_compile": _model("feature_extraction", "transfer_compile", "transfer_compile.keras"),
-    "fine_tuning_compile": _model("fine_tuning", "fine_tuning_compile", "fine_tuning_compile.keras"),
-    "base": _model("feature_extraction", "base_model", "base.keras"),
-    "features": _array("feature_extraction", "features", "features.npz", "features"),
-    # the exported classifier's arrays; validated when the grader applies them
-    "linear": Artifact("feature_extraction", "linear_classifier", lambda out: read_npz(out, "linear.npz"),
-                       "dict of numpy arrays (linear.npz: the exported classifier)"),
-    "transfer_uncompiled": _model("feature_extraction", "transfer_model", "transfer_uncompiled.keras"),
-    "transfer_dropout": _model("feature_extraction", "transfer_dropout", "transfer_dropout.keras"),
-    "transfer_model": _model("feature_extraction", "transfer_model", "transfer_model.keras"),
-    "fine_tune_model": _model("fine_tuning", "fine_tuning_model", "fine_tune_model.keras"),
-    "unfreeze_other": _json("fine_tuning", "unfreeze_elsewhere", "unfreeze_other.json"),
-    "callbacks": _json("fine_tuning", "callbacks", "callbacks.json"),
-}
 
 # Measured by the grader on a returned model (never in the student's process):
 # name -> (part, probe, measure(out folder, grader inputs folder, seed)), see `measure.py`.
@@ -113,25 +93,25 @@ class FixtureInfo:
     kind: str
 
 
-def fixture_catalogue() -> list[FixtureInfo]:
+def fixture_catalogue(lab: LabProbes) -> list[FixtureInfo]:
     """Every name a check may ask for, in the order of the tables above."""
+    artifacts = artifacts_of(lab)
     out = [FixtureInfo(name, "", "the grader", kind) for name, kind in SHARED.items()]
-    out += [FixtureInfo(name, a.part, f"probe {a.probe}", a.kind) for name, a in ARTIFACTS.items()]
+    out += [FixtureInfo(name, a.part, f"probe {a.probe}", a.kind) for name, a in artifacts.items()]
     out += [FixtureInfo(name, part, f"measured on probe {probe}'s model", MEASURED_KIND) for name, (part, probe, _) in MEASURED.items()]
     for name, (method, needs) in TRAINED.items():
-        out.append(FixtureInfo(name, ARTIFACTS[needs[0]].part, f"trained from {', '.join(needs)}", TRAINED_KIND))
+        out.append(FixtureInfo(name, artifacts[needs[0]].part, f"trained from {', '.join(needs)}", TRAINED_KIND))
     return out
 
 
-def needed_probes(checks) -> dict[str, tuple[str, ...]]:
+def needed_probes(checks, lab: LabProbes) -> dict[str, tuple[str, ...]]:
     """part -> the probes whose artifacts `checks` ask for (directly or to train), in run order."""
-    from autograder.probes.parts import PROBES  # noqa: PLC0415
-
+    artifacts = artifacts_of(lab)
     wanted: set[str] = set()
 
     def add(name: str) -> None:
-        if name in ARTIFACTS:
-            wanted.add(ARTIFACTS[name].probe)
+        if name in artifacts:
+            wanted.add(artifacts[name].probe)
         elif name in MEASURED:
             wanted.add(MEASURED[name][1])
         elif name in TRAINED:
@@ -141,14 +121,15 @@ def needed_probes(checks) -> dict[str, tuple[str, ...]]:
     for check in checks:
         for name in check.parameters:
             add(name)
-    return {part: tuple(p.__name__ for p in probes if p.__name__ in wanted) for part, probes in PROBES.items()}
+    return {part: tuple(spec.name for spec in specs if spec.name in wanted) for part, specs in lab.by_part.items()}
 
 
 class SubmissionData:
     """Resolves fixture names for one submission, caching each value (or its failure)."""
 
-    def __init__(self, runs: Mapping[str, PartRun], shared: dict[str, object], trainer) -> None:
+    def __init__(self, runs: Mapping[str, PartRun], shared: dict[str, object], trainer, artifacts: dict[str, Artifact]) -> None:
         self.runs = runs
+        self.artifacts = artifacts
         self.shared = shared
         self.trainer = trainer
         self._values: dict[str, object] = {}
@@ -174,8 +155,8 @@ class SubmissionData:
     def _resolve(self, name: str):
         if name in self.shared:
             return self.shared[name]
-        if name in ARTIFACTS or name in MEASURED:
-            part, probe, loader = ARTIFACTS[name][:3] if name in ARTIFACTS else MEASURED[name]
+        if name in self.artifacts or name in MEASURED:
+            part, probe, loader = self.artifacts[name][:3] if name in self.artifacts else MEASURED[name]
             run = self.artifact_runs.get(name) or self.runs.get(part)
             if run is None:
                 raise MissingData(f"The {part} part was not run")

@@ -70,6 +70,29 @@ class GradingInputs:
     def keras_home(self) -> Path:
         return self.worker / "keras"
 
+    @property
+    def probes_dir(self) -> Path:
+        """The lab's probes file, readable by every worker (public grader code)."""
+        return self.worker / "lab"
+
+    @property
+    def probes_file(self) -> Path:
+        from autograder.probes.declare import PROBES_FILE  # noqa: PLC0415
+
+        return self.probes_dir / PROBES_FILE
+
+
+def copy_probes(source: Path, worker: Path) -> Path:
+    """Put the lab's probes file where every worker can read it; returns the copy."""
+    from autograder.probes.declare import PROBES_FILE  # noqa: PLC0415
+
+    if not Path(source).is_file():
+        raise FileNotFoundError(f"Expected the lab's probes in {source}. Received: no such file")
+    folder = worker / "lab"
+    folder.mkdir(exist_ok=True)
+    shutil.copyfile(source, folder / PROBES_FILE)
+    return folder / PROBES_FILE
+
 
 # A graded function that takes a setting is also called with an off-profile value, to see that
 # it follows its argument: a rate this far from the profile's is no optimizer's default.
@@ -177,6 +200,9 @@ def _build(ctx: CourseContext, profile: Profile, lab: LabModules, root: Path, we
     worker.mkdir(parents=True)
     hidden.mkdir(parents=True)
     dummy_model().save(worker / "dummy_model.keras")
+    from autograder.probes.declare import PROBES_FILE  # noqa: PLC0415
+
+    probes_file = copy_probes(ctx.solutions_dir / PROBES_FILE, worker)
     load = ctx.split_loader(profile)
     size, crop = profile.base.image_size, profile.base.image_size
     seed_everything(profile.seed)
@@ -219,7 +245,9 @@ def _build(ctx: CourseContext, profile: Profile, lab: LabModules, root: Path, we
     from autograder.grading.reference_outputs import FOLDER, run_reference_probes  # noqa: PLC0415
 
     modules = {part: ctx.solutions_dir / settings.module for part, settings in ctx.config.parts.items()}
-    run_reference_probes(modules, {part: worker / part for part in modules}, hidden / FOLDER, settings_for(profile, weights_file))
+    run_reference_probes(
+        modules, {part: worker / part for part in modules}, hidden / FOLDER, settings_for(profile, weights_file), probes_file
+    )
 
 
 @contextmanager

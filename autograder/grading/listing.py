@@ -31,6 +31,7 @@ def fixtures_table(ctx: CourseContext) -> Table:
     """Every name a check may ask for: its part, where the grader gets it, its type, who uses it."""
     from autograder.grading.fixtures import fixture_catalogue  # noqa: PLC0415
     from autograder.grading.lab_checks import collect_checks  # noqa: PLC0415
+    from autograder.probes.declare import PROBES_FILE, LabProbes  # noqa: PLC0415
 
     used: dict[str, int] = {}
     for check in collect_checks(ctx.solutions_dir / "checks", ctx.config):
@@ -39,7 +40,7 @@ def fixtures_table(ctx: CourseContext) -> Table:
     table = Table(title="Names a check may ask for (its parameters)")
     for column in ("Name", "Part", "From", "Type", "Checks using it"):
         table.add_column(column, overflow="fold")
-    for item in fixture_catalogue():
+    for item in fixture_catalogue(LabProbes.read(ctx.solutions_dir / PROBES_FILE)):
         table.add_row(item.name, item.part or "(every part)", item.source, item.kind, str(used.get(item.name, 0)))
     return table
 

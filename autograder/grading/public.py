@@ -27,12 +27,14 @@ from autograder.checks.trainability import LayerTrainability, describe_trainabil
 from autograder.config import CourseConfig, Profile
 from autograder.context import CourseContext
 from autograder.grading.errors import SnapshotError
+from autograder.probes.declare import PROBES_FILE
 from autograder.grading.inputs import (
     INPUTS_VERSION,
     PROBE_IMAGES,
     GradingInputs,
     _split_by_part,
     build_once,
+    copy_probes,
     dummy_model,
     feature_probe_images,
     settings_for,
@@ -103,15 +105,18 @@ def public_settings(profile: Profile, weights_file: Path) -> dict:
     return settings
 
 
-def _digest(profile: Profile, weights_file: Path) -> str:
+def _digest(profile: Profile, weights_file: Path, probes: Path) -> str:
     text = f"{INPUTS_VERSION}|public|{SNAPSHOT_VERSION}|{profile.model_dump_json()}|{Path(weights_file).name}"
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    digest = hashlib.sha256(text.encode())
+    digest.update(Path(probes).read_bytes() if Path(probes).is_file() else b"<no probes>")
+    return digest.hexdigest()[:16]
 
 
-def _build(root: Path, settings: dict, weights_file: Path, profile: Profile) -> None:
+def _build(root: Path, settings: dict, weights_file: Path, profile: Profile, probes: Path) -> None:
     worker, hidden = root / "worker", root / "hidden"
     worker.mkdir(parents=True)
     hidden.mkdir(parents=True)
+    copy_probes(probes, worker)
     seed = int(settings["seed"])
     rng = np.random.default_rng(seed)
     dummy_model().save(worker / "dummy_model.keras")
@@ -137,12 +142,13 @@ def prepare_public_inputs(ctx: CourseContext, profile_name: str, console=None) -
     profile = ctx.profile(profile_name)
     weights_file = ctx.weights_file(profile)
     settings = public_settings(profile, weights_file)
-    root = ctx.locations.cache_dir / "grading" / f"public-{profile_name}-{_digest(profile, weights_file)}"
+    probes = ctx.release_dir / PROBES_FILE  # a student has the release, not the solutions
+    root = ctx.locations.cache_dir / "grading" / f"public-{profile_name}-{_digest(profile, weights_file, probes)}"
 
     def build(staging: Path) -> None:
         if console is not None:
             console.print(f"Preparing the public checks' inputs for profile {profile_name!r} (once; cached in {root})")
-        _build(staging, settings, weights_file, profile)
+        _build(staging, settings, weights_file, profile, probes)
 
     build_once(root, build, {"profile": profile_name, "public": True})
     return GradingInputs(root, profile_name, profile, settings)
@@ -188,7 +194,7 @@ def profile_snapshot(lab, profile: Profile) -> dict:
     """
     import keras  # noqa: PLC0415
 
-    from autograder.probes.parts import nested_base  # noqa: PLC0415
+    from autograder.probes.context import nested_base  # noqa: PLC0415
 
     settings = public_settings(profile, Path("imagenet.h5"))
     keras.backend.clear_session()  # layer names in the snapshot do not depend on what ran before

@@ -27,7 +27,9 @@ class ReferenceRunError(RuntimeError):
     """A probe failed on the reference solution: the lab is broken, not a submission."""
 
 
-def run_reference_probes(parts: dict[str, Path], inputs: dict[str, Path], out: Path, settings: dict, jobs: int = 2) -> None:
+def run_reference_probes(
+    parts: dict[str, Path], inputs: dict[str, Path], out: Path, settings: dict, probes_file: Path, jobs: int = 2
+) -> None:
     """Run every probe of each part on the reference module `parts[part]` into `out/<part>/`.
 
     Raises:
@@ -39,7 +41,7 @@ def run_reference_probes(parts: dict[str, Path], inputs: dict[str, Path], out: P
         folder.mkdir(parents=True)
         with tempfile.TemporaryDirectory(prefix="course-reference-") as scratch:
             request = Path(scratch) / "request.json"
-            ProbeRequest(part, str(parts[part]), str(inputs[part]), str(folder), settings, None).write(request)
+            ProbeRequest(part, str(parts[part]), str(inputs[part]), str(folder), settings, None, str(probes_file)).write(request)
             env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3")}
             done = subprocess.run(
                 [sys.executable, "-m", "autograder.probes.worker", str(request)],
@@ -60,21 +62,20 @@ def run_reference_probes(parts: dict[str, Path], inputs: dict[str, Path], out: P
 class ReferenceOutputs:
     """`reference.<name>`: the reference's value of fixture `name`, read from its probe outputs."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, artifacts: dict) -> None:
         self.folder = Path(folder)
+        self.artifacts = artifacts  # name -> fixtures.Artifact
         self._values: dict[str, object] = {}
 
     def __getattr__(self, name: str):
         if name.startswith("_"):
             raise AttributeError(name)
         if name not in self._values:
-            from autograder.grading.fixtures import ARTIFACTS  # noqa: PLC0415
-
-            if name not in ARTIFACTS:
+            if name not in self.artifacts:
                 raise CheckFailure(
                     f"Expected `reference.{name}` to name a probe artifact. Received: no such artifact "
                     "(a mistake in the check, not in the submission; see `course checks --fixtures`)"
                 )
-            artifact = ARTIFACTS[name]
+            artifact = self.artifacts[name]
             self._values[name] = artifact.load(self.folder / artifact.part)
         return self._values[name]

@@ -17,7 +17,7 @@ from autograder.checks.result import CheckFailure
 from autograder.config import PART_NAMES
 from autograder.context import CourseContext
 from autograder.grading.base_features import base_difference, features_of, write_linear_inputs
-from autograder.grading.fixtures import MissingData, SubmissionData, needed_probes
+from autograder.grading.fixtures import MissingData, SubmissionData, artifacts_of, needed_probes
 from autograder.grading.inputs import GradingInputs, prepare_inputs
 from autograder.grading.lab_checks import LabCheck, collect_checks, run_lab_check
 from autograder.grading.public import SNAPSHOT, SnapshotReference, prepare_public_inputs
@@ -26,6 +26,7 @@ from autograder.grading.reference_outputs import ReferenceOutputs
 from autograder.grading.result import PartResult, SubmissionResult
 from autograder.grading.training import SubmissionTrainer
 from autograder.grading.worker_run import PartRun, default_limits, run_part
+from autograder.probes.declare import LabProbes
 from autograder.sandbox import Limits
 from autograder.training.lab_modules import load_lab_modules
 from autograder.training.pipeline import RUN_NAMES
@@ -100,11 +101,16 @@ class Grader:
         self.checks = collect_checks(self.checks_dir, self.ctx.config, complete=not self.public)
         if self.public:
             self.inputs = prepare_public_inputs(self.ctx, self.profile_name, console=self.console)
+        else:
+            self.inputs = prepare_inputs(self.ctx, self.profile_name, console=self.console)
+        # The lab's probes, from the copy every worker reads (the course's, never a submission's).
+        self.lab_probes = LabProbes.read(self.inputs.probes_file)
+        self.artifacts = artifacts_of(self.lab_probes)
+        if self.public:
             self.reference = SnapshotReference.read(self.checks_dir / SNAPSHOT, self.profile_name, self.inputs)
             self.thresholds = Thresholds(self.profile_name, {}, "the public checks use no thresholds")
         else:
-            self.inputs = prepare_inputs(self.ctx, self.profile_name, console=self.console)
-            self.reference = ReferenceOutputs(self.inputs.hidden / REFERENCE_FOLDER)
+            self.reference = ReferenceOutputs(self.inputs.hidden / REFERENCE_FOLDER, self.artifacts)
             self.thresholds = self._thresholds()
         with np.load(self.inputs.hidden / "labels.npz", allow_pickle=False) as labels:
             self.hidden_labels = labels["test"]
@@ -140,7 +146,7 @@ class Grader:
     @property
     def probes(self) -> dict[str, tuple[str, ...]]:
         """part -> the probes its workers run: only those whose data the checks ask for."""
-        return needed_probes(self.checks)
+        return needed_probes(self.checks, self.lab_probes)
 
     def _thresholds(self) -> Thresholds:
         from autograder.calibration import Calibration, calibration_path, profile_digest  # noqa: PLC0415
@@ -202,7 +208,7 @@ class Grader:
                     profile, self.ctx.split_loader(profile), self.hidden_labels, dict(self.linear_features),
                     reference_base=lambda: self.reference.base, frozen_weights=self.frozen_weights,
                 )
-                data = SubmissionData(runs, shared, trainer)
+                data = SubmissionData(runs, shared, trainer, self.artifacts)
                 notes = [f"Thresholds of profile {self.profile_name!r}: {self.thresholds.problem}."] if self.thresholds.problem else []
                 graded: dict[str, PartResult] = {}
                 finished = {future: part for part, future in futures.items()}

@@ -118,7 +118,7 @@ class SubmissionTrainer:
         )
 
     def frozen(self, model) -> TrainingCurve:
-        from autograder.probes.parts import nested_base  # noqa: PLC0415  (grader code; no student code runs here)
+        from autograder.probes.context import nested_base  # noqa: PLC0415  (grader code; no student code runs here)
 
         budget = self.profile.transfer
         self._fresh(model)

@@ -85,7 +85,8 @@ def run_part(
     module = code / module_name
     readable_inputs = Path(inputs_dir) if inputs_dir is not None else inputs.worker_for(part)
     request = ProbeRequest(
-        part, str(module), str(readable_inputs), str(out), inputs.settings, None if probes is None else list(probes)
+        part, str(module), str(readable_inputs), str(out), inputs.settings, None if probes is None else list(probes),
+        str(inputs.probes_file),
     )
     request_dir = run_dir / "request"
     request_dir.mkdir()
@@ -101,7 +102,7 @@ def run_part(
     result = run_sandboxed(
         PythonEntry(module="autograder.probes.worker", args=(str(request_dir / REQUEST),)),
         workdir=code,
-        readable=[PACKAGE_DIR, request_dir, readable_inputs, *weights],
+        readable=[PACKAGE_DIR, request_dir, readable_inputs, inputs.probes_dir, *weights],
         writable_out=out,
         hidden=hidden,
         limits=limits,

@@ -24,6 +24,7 @@ class ProbeRequest:
         out: the folder where the worker writes its artifacts and report.
         settings: profile values the probes need (sizes, alpha, dropout, learning rates...).
         probes: the names of the part's probes to run, in the part's order (None: all).
+        probes_file: the lab's probes (`probes.py`, declared with `@probe`).
     """
 
     part: str
@@ -32,6 +33,7 @@ class ProbeRequest:
     out: str
     settings: dict = field(default_factory=dict)
     probes: list[str] | None = None
+    probes_file: str = ""
 
     def write(self, path: Path) -> None:
         Path(path).write_text(json.dumps(asdict(self), indent=2), encoding="utf-8")

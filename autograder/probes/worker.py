@@ -36,15 +36,18 @@ def _write(out: Path, outcomes: list[ProbeOutcome], running: str | None) -> None
 
 def run(request: ProbeRequest) -> list[ProbeOutcome]:
     """Run every probe of the request's part; never raises for anything the student code does."""
-    from autograder.probes.parts import PROBES, ProbeContext  # noqa: PLC0415
+    from autograder.probes.context import ProbeContext  # noqa: PLC0415
+    from autograder.probes.declare import LabProbes  # noqa: PLC0415
     from autograder.training.lab_modules import import_module_from  # noqa: PLC0415
     from autograder.training.seeding import seed_everything  # noqa: PLC0415
 
     out = Path(request.out)
     out.mkdir(parents=True, exist_ok=True)
-    probes = [p for p in PROBES[request.part] if request.probes is None or p.__name__ in request.probes]
     outcomes: list[ProbeOutcome] = []
     _write(out, outcomes, "import")
+    # The lab's probes are imported before the student's module, which cannot change them then.
+    declared = LabProbes.read(Path(request.probes_file)).by_part.get(request.part, ())
+    probes = [spec.function for spec in declared if request.probes is None or spec.name in request.probes]
     sys.path.insert(0, str(Path(request.module).parent))  # the submission may import its own files
     try:
         module = import_module_from(Path(request.module), f"submission_{request.part}")

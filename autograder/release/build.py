@@ -75,6 +75,16 @@ def student_notebook(state: ReleaseState) -> None:
     state.files[NOTEBOOK] = notebook_text(strip_solutions(source, str(path)))
 
 
+def lab_probes_file(state: ReleaseState) -> None:
+    """The lab's probes (public grader code the workers run), as they are."""
+    from autograder.probes.declare import PROBES_FILE  # noqa: PLC0415
+
+    path = state.solutions / PROBES_FILE
+    if not path.is_file():
+        raise ReleaseError(f"Expected the lab's probes in {path}. Received: no such file")
+    state.files[PROBES_FILE] = GENERATED_HEADER + path.read_text(encoding="utf-8")
+
+
 def public_check_files(state: ReleaseState) -> None:
     """The public checks only: hidden checks are cut out of the source text."""
     folder = state.solutions / CHECKS_DIR
@@ -144,12 +154,13 @@ def no_solution_leaks(state: ReleaseState) -> None:
 TRANSFORMS = (
     Transform("stub_modules", stub_modules),
     Transform("student_notebook", student_notebook),
+    Transform("lab_probes_file", lab_probes_file),
     Transform("public_check_files", public_check_files),
     Transform("reference_snapshot", reference_snapshot, needs=("public_check_files",)),
     Transform(
         "no_solution_leaks",
         no_solution_leaks,
-        needs=("stub_modules", "student_notebook", "public_check_files", "reference_snapshot"),
+        needs=("stub_modules", "student_notebook", "lab_probes_file", "public_check_files", "reference_snapshot"),
     ),
 )
 

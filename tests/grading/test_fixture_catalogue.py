@@ -9,11 +9,12 @@ from typer.testing import CliRunner
 from autograder.cli import app
 from autograder.grading.fixtures import SHARED, fixture_catalogue
 from autograder.grading.lab_checks import collect_checks
-from autograder.probes.parts import PROBES
+from autograder.probes.declare import PROBES_FILE, LabProbes
 
 
 def test_the_catalogue_names_every_parameter_of_every_check(ctx):
-    catalogue = {item.name: item for item in fixture_catalogue()}
+    lab = LabProbes.read(ctx.solutions_dir / PROBES_FILE)
+    catalogue = {item.name: item for item in fixture_catalogue(lab)}
     checks = collect_checks(ctx.solutions_dir / "checks", ctx.config)
     asked = {name for check in checks for name in check.parameters}
     assert asked - set(catalogue) == set()
@@ -24,7 +25,7 @@ def test_the_catalogue_names_every_parameter_of_every_check(ctx):
         if item.source.startswith("trained from "):  # trained from artifacts of the catalogue
             assert all(catalogue[need].part == item.part for need in item.source.removeprefix("trained from ").split(", ")), item
         else:  # read from or measured on a probe of its part
-            assert any(f"probe {p.__name__}" in item.source for p in PROBES[item.part]), item
+            assert any(f"probe {name}" in item.source for name in lab.names(item.part)), item
 
 
 def test_the_shared_names_are_what_the_grader_gives(grader):
@@ -36,7 +37,7 @@ def test_course_checks_lists_fixtures_and_the_checks_with_their_points(ctx):
     env = {**os.environ, "COLUMNS": "250"}
     listed = runner.invoke(app, ["checks", "--fixtures"], env=env)
     assert listed.exit_code == 0, listed.output
-    for item in fixture_catalogue():
+    for item in fixture_catalogue(LabProbes.read(ctx.solutions_dir / PROBES_FILE)):
         assert item.name in listed.output
     assert "probe transfer_model" in listed.output and "keras.Model" in listed.output
     table = runner.invoke(app, ["checks"], env=env)
