@@ -8,9 +8,9 @@ how the grader reads every artifact (always as data, through the safe loaders). 
 inside the sandbox: nothing here loads Keras or touches the grader's files.
 
 Example:
-    >>> @probe("scratch", scratch_150=keras_model("scratch_150.keras"))
-    ... def scratch_models(module, ctx):
-    ...     return ctx.save_model(module.build_scratch_cnn((150, 150, 3)), "scratch_150.keras")
+    >>> @probe("part_one", small_model=keras_model("small_model.keras"))
+    ... def small_model(module, ctx):
+    ...     return ctx.save_model(module.build_model((32, 32, 3)), "small_model.keras")
 """
 
 from __future__ import annotations
