@@ -156,7 +156,8 @@ class SubmissionData:
         if name in self.shared:
             return self.shared[name]
         if name in self.artifacts or name in MEASURED:
-            part, probe, loader = self.artifacts[name][:3] if name in self.artifacts else MEASURED[name]
+            artifact = self.artifacts.get(name)
+            part, probe, loader = (artifact.part, artifact.probe, artifact.load) if artifact else MEASURED[name]
             run = self.artifact_runs.get(name) or self.runs.get(part)
             if run is None:
                 raise MissingData(f"The {part} part was not run")

@@ -43,6 +43,7 @@ TTA_IMAGES = 4
 INPUTS_VERSION = 5
 # The feature probe's images: validation images plus noise of this amplitude (pixel values 0-255).
 FEATURE_PROBE_NOISE = 12.0
+PROBES_FOLDER = "lab"  # under `worker/`: the lab's probes file, copied for every worker
 
 
 @dataclass(frozen=True)
@@ -72,8 +73,8 @@ class GradingInputs:
 
     @property
     def probes_dir(self) -> Path:
-        """The lab's probes file, readable by every worker (public grader code)."""
-        return self.worker / "lab"
+        """The folder of the lab's probes file, readable by every worker (public grader code)."""
+        return self.worker / PROBES_FOLDER
 
     @property
     def probes_file(self) -> Path:
@@ -88,7 +89,7 @@ def copy_probes(source: Path, worker: Path) -> Path:
 
     if not Path(source).is_file():
         raise FileNotFoundError(f"Expected the lab's probes in {source}. Received: no such file")
-    folder = worker / "lab"
+    folder = worker / PROBES_FOLDER
     folder.mkdir(exist_ok=True)
     shutil.copyfile(source, folder / PROBES_FILE)
     return folder / PROBES_FILE

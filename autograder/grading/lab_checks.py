@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from autograder.checks import check_meta, run_check
@@ -23,7 +23,10 @@ class LabCheck:
     function: Callable
     meta: CheckMeta
     source: str
-    course_points: float
+
+    @property
+    def course_points(self) -> float:
+        return self.meta.points
 
     @property
     def parameters(self) -> list[str]:
@@ -72,16 +75,7 @@ def collect_checks(folder: Path, config: CourseConfig, complete: bool = True) ->
                 f"{folder}: expected each part's checks (@check points=...) to add up to the part's points in "
                 f"course.yaml. Received: {'; '.join(wrong)}."
             )
-    return [LabCheck(fn, meta, source, meta.points) for fn, meta, source in found]
-
-
-def _rescale(results: list[CheckResult], check: LabCheck) -> list[CheckResult]:
-    total = sum(r.max_score for r in results) or 1.0
-    factor = check.course_points / total
-    return [
-        replace(r, points=check.course_points, score=r.score * factor, max_score=r.max_score * factor, part=check.meta.part)
-        for r in results
-    ]
+    return [LabCheck(fn, meta, source) for fn, meta, source in found]
 
 
 def run_lab_check(check: LabCheck, data: SubmissionData) -> list[CheckResult]:
@@ -98,4 +92,4 @@ def run_lab_check(check: LabCheck, data: SubmissionData) -> list[CheckResult]:
                 visibility=check.meta.visibility,
             )
         ]
-    return _rescale(run_check(check.function, *values), check)
+    return run_check(check.function, *values)  # already spread over the check's declared points

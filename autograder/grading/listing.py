@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from rich.console import Console
 from rich.table import Table
 
@@ -48,6 +47,3 @@ def fixtures_table(ctx: CourseContext) -> Table:
 def main(ctx: CourseContext, fixtures: bool, public: bool, console: Console | None = None) -> None:
     console = console or Console()
     console.print(fixtures_table(ctx) if fixtures else checks_table(ctx, public))
-
-
-

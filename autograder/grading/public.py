@@ -27,7 +27,6 @@ from autograder.checks.trainability import LayerTrainability, describe_trainabil
 from autograder.config import CourseConfig, Profile
 from autograder.context import CourseContext
 from autograder.grading.errors import SnapshotError
-from autograder.probes.declare import PROBES_FILE
 from autograder.grading.inputs import (
     INPUTS_VERSION,
     PROBE_IMAGES,
@@ -40,6 +39,7 @@ from autograder.grading.inputs import (
     settings_for,
     tta_model,
 )
+from autograder.probes.declare import PROBES_FILE
 
 SNAPSHOT = "reference.json"
 SNAPSHOT_VERSION = 1
