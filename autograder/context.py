@@ -45,6 +45,26 @@ class CourseContext:
     def release_dir(self) -> Path:
         return self.locations.root / self.config.paths.release
 
+    def definition(self, public: bool = False):
+        """The lab's definition (`definition.py`): the solutions' copy, or the release's when `public`."""
+        from autograder.config import ConfigError  # noqa: PLC0415
+        from autograder.lab import load_definition  # noqa: PLC0415
+
+        definition = load_definition(self.release_dir if public else self.solutions_dir)
+        defined, listed = list(definition.part_inputs), list(self.config.parts)
+        if sorted(defined) != sorted(listed):
+            raise ConfigError(
+                f"{self.config_path}: expected `parts` to list the parts the lab defines {defined} ({definition.source}). "
+                f"Missing: {[p for p in defined if p not in listed]}; unknown: {[p for p in listed if p not in defined]}"
+            )
+        return definition
+
+    def reference_modules(self, prefix: str = "reference"):
+        """The reference solution's graded modules, imported under `prefix` (trusted code only)."""
+        from autograder.training.lab_modules import load_lab_modules  # noqa: PLC0415
+
+        return load_lab_modules(self.solutions_dir, self.config.parts, prefix=prefix)
+
     def weights_file(self, profile: Profile) -> Path:
         base = profile.base
         return resolve_weights(

@@ -12,8 +12,8 @@ parse is skipped, unless it defines a graded function: then its text goes into t
 and the module fails to import, exactly as a module with that syntax error would.
 
 Example:
-    >>> modules = extract_modules(Path("lab.ipynb"), {"scratch.py": ["build_scratch_cnn"]})
-    >>> print(modules["scratch.py"])  # doctest: +SKIP
+    >>> modules = extract_modules(Path("lab.ipynb"), {"models.py": ["build_model"]})
+    >>> print(modules["models.py"])  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -196,10 +196,10 @@ def extract_modules(notebook: Path, graded: Mapping[str, Sequence[str]]) -> dict
 
 def graded_functions(config=None) -> dict[str, list[str]]:
     """Module file name -> graded function names, from the course configuration."""
-    from autograder.config import PART_NAMES, load_config  # noqa: PLC0415
+    from autograder.config import load_config  # noqa: PLC0415
 
     config = config or load_config()
-    return {config.parts[part].module: list(config.parts[part].functions) for part in PART_NAMES}
+    return {config.parts[part].module: list(config.parts[part].functions) for part in config.part_names}
 
 
 def find_notebook(folder: Path) -> Path | None:

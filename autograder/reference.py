@@ -8,9 +8,8 @@ import time
 from rich.console import Console
 
 from autograder.context import CourseContext
-from autograder.reports.tables import LABELS, reference_table
-from autograder.training.lab_modules import load_lab_modules
-from autograder.training.pipeline import RUN_NAMES, LabRunner, RunResult
+from autograder.reports.tables import reference_table
+from autograder.training.pipeline import RunResult
 from autograder.training.seeding import quiet_backend_logs
 
 
@@ -38,17 +37,19 @@ def main(
     console = console or Console()
     profile = ctx.profile(profile_name)
     name = profile_name or ctx.config.default_profile
-    lab = load_lab_modules(ctx.solutions_dir, prefix="reference")
-    runner = LabRunner(lab, profile, ctx.split_loader(profile), ctx.weights_file(profile), verbose=verbose)
+    definition = ctx.definition()
+    runner = definition.reference_runner(
+        ctx.reference_modules("reference"), profile, ctx.split_loader(profile), ctx.weights_file(profile), verbose=verbose
+    )
     results: list[RunResult] = []
     start = time.perf_counter()
     with console.status("Training the reference solution") as status:
         for result in runner.run_all(
-            only or RUN_NAMES, progress=lambda step: status.update(f"Training: {LABELS[step]} ({name} profile)")
+            only, progress=lambda step: status.update(f"Training: {definition.label(step)} ({name} profile)")
         ):
             results.append(result)
-            console.print(f"  {LABELS[result.name]:42s} accuracy {result.accuracy:.3f}  ({result.seconds:.0f} s)")
+            console.print(f"  {definition.label(result.name):42s} accuracy {result.accuracy:.3f}  ({result.seconds:.0f} s)")
     total = time.perf_counter() - start
-    console.print(reference_table(results, f"Reference solution, profile {name!r}: {total:.0f} s in all"))
+    console.print(reference_table(results, f"Reference solution, profile {name!r}: {total:.0f} s in all", definition))
     console.print(f"Machine: {machine_summary()}")
     return results

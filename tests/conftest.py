@@ -56,9 +56,7 @@ def ctx(data_dir, weights_dir, cache_dir):
 
 @pytest.fixture(scope="session")
 def reference_lab(ctx):
-    from autograder.training.lab_modules import load_lab_modules
-
-    return load_lab_modules(ctx.solutions_dir, prefix="reference_tests")
+    return ctx.reference_modules("reference_tests")
 
 
 @pytest.fixture(scope="session")

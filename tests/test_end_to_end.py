@@ -6,18 +6,23 @@ from __future__ import annotations
 import pytest
 from scipy.stats import binomtest
 
-from autograder.training.pipeline import RUN_NAMES, LabRunner
+from autograder.config import load_config
+from autograder.lab import load_definition
+
+REPO = __import__('pathlib').Path(__file__).resolve().parents[1]
+CONFIG = load_config(REPO / 'course.yaml')
+DEFINITION = load_definition(REPO / CONFIG.paths.solutions)
 
 
 @pytest.fixture(scope="module")
 def smoke_results(ctx, reference_lab):
     profile = ctx.profile("smoke")
-    runner = LabRunner(reference_lab, profile, ctx.split_loader(profile), ctx.weights_file(profile))
+    runner = ctx.definition().reference_runner(reference_lab, profile, ctx.split_loader(profile), ctx.weights_file(profile))
     return {result.name: result for result in runner.run_all()}
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", RUN_NAMES)
+@pytest.mark.parametrize("name", DEFINITION.run_names)
 def test_part_beats_chance_on_the_hidden_split(smoke_results, name, ctx):
     result = smoke_results[name]
     n = len(result.labels)

@@ -12,12 +12,6 @@ from rich.table import Table
 from autograder.calibration.thresholds import Calibration, Threshold, derive_threshold
 from autograder.config import Profile
 from autograder.context import CourseContext
-from autograder.reports.tables import LABELS
-from autograder.training.lab_modules import load_lab_modules
-from autograder.training.pipeline import RUN_NAMES, LabRunner
-
-# The accuracies that checks grade (ten-crop TTA is checked numerically, not by accuracy).
-GRADED_RUNS = tuple(name for name in RUN_NAMES if name != "fine_tuned_tta")
 from autograder.training.seeding import quiet_backend_logs
 
 __all__ = ["Calibration", "Threshold", "calibration_path", "derive_threshold", "main", "profile_digest"]
@@ -33,15 +27,19 @@ def calibration_path(ctx: CourseContext, profile_name: str) -> Path:
 
 
 def _train_seeds(ctx, profile, seeds, console, label):
-    lab = load_lab_modules(ctx.solutions_dir, prefix="calibration")
+    definition = ctx.definition()
+    graded = definition.graded_runs  # the accuracies that checks grade against a threshold
+    lab = ctx.reference_modules("calibration")
     load, weights = ctx.split_loader(profile), ctx.weights_file(profile)
-    accuracies: dict[str, list[float]] = {name: [] for name in GRADED_RUNS}
+    accuracies: dict[str, list[float]] = {name: [] for name in graded}
     for i, seed in enumerate(seeds, start=1):
-        runner = LabRunner(lab, profile, load, weights, seed=seed)
+        runner = definition.reference_runner(lab, profile, load, weights, seed=seed)
         with console.status(f"{label}: seed {seed} ({i}/{len(seeds)})") as status:
-            for result in runner.run_all(GRADED_RUNS, progress=lambda step: status.update(f"{label}: seed {seed} ({i}/{len(seeds)}): {LABELS[step]}")):
+            for result in runner.run_all(
+                graded, progress=lambda step: status.update(f"{label}: seed {seed} ({i}/{len(seeds)}): {definition.label(step)}")
+            ):
                 accuracies[result.name].append(result.accuracy)
-        console.print(f"  seed {seed}: " + ", ".join(f"{n} {accuracies[n][-1]:.3f}" for n in GRADED_RUNS))
+        console.print(f"  seed {seed}: " + ", ".join(f"{n} {accuracies[n][-1]:.3f}" for n in graded))
     return accuracies
 
 
@@ -84,16 +82,16 @@ def main(
             v >= calibration.thresholds[k].threshold for k, vals in fresh_accuracies.items() for v in vals
         )
         path.write_text(calibration.to_json(), encoding="utf-8")
-    console.print(calibration_table(calibration, fresh_accuracies))
+    console.print(calibration_table(calibration, fresh_accuracies, ctx.definition()))
     console.print(f"Wrote {path}")
     return calibration, fresh_accuracies
 
 
-def calibration_table(calibration: Calibration, fresh: dict[str, list[float]]) -> Table:
+def calibration_table(calibration: Calibration, fresh: dict[str, list[float]], definition) -> Table:
     table = Table(title=f"Calibration of profile {calibration.profile!r} ({len(calibration.seeds)} seeds)")
     for column in ("Part", "Mean", "Std", "Worst", "Threshold", "Floor", "Fresh seeds (pass?)"):
         table.add_column(column, justify="left" if column == "Part" else "right")
     for name, t in calibration.thresholds.items():
         checks = " ".join(f"{a:.3f}{'' if a >= t.threshold else '!'}" for a in fresh.get(name, []))
-        table.add_row(LABELS[name], f"{t.mean:.3f}", f"{t.std:.3f}", f"{min(t.accuracies):.3f}", f"{t.threshold:.3f}", f"{t.floor:.3f}", checks or "-")
+        table.add_row(definition.label(name), f"{t.mean:.3f}", f"{t.std:.3f}", f"{min(t.accuracies):.3f}", f"{t.threshold:.3f}", f"{t.floor:.3f}", checks or "-")
     return table

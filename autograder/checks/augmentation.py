@@ -145,7 +145,7 @@ def check_output_shape_and_dtype(
             return failed(
                 name,
                 expected_received(
-                    f"build_augmentation's block to return shape {images.shape} and dtype {images.dtype} "
+                    f"the augmentation block to return shape {images.shape} and dtype {images.dtype} "
                     f"(training={training})",
                     shape=out.shape,
                     dtype=out.dtype,

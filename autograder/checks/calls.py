@@ -21,14 +21,16 @@ def nested_calls(model: keras.Model) -> list[tuple[str, str, dict[str, Any]]]:
 
 
 def check_called_in_inference_mode(
-    model: keras.Model, *, nested: str = "base", name: str = "base called with training=False"
+    model: keras.Model, *, nested: str = "base", name: str = "base called with training=False", ignore: tuple[str, ...] = ()
 ) -> CheckResult:
     """Check that the (one) nested base model is called with `training=False`.
+
+    `ignore`: prefixes of the names of nested models that are not the base (e.g. an augmentation block).
 
     With `training=False` the base's BatchNormalization layers keep using their moving
     statistics even after the top of the base is unfrozen for fine-tuning.
     """
-    calls = [c for c in nested_calls(model) if not c[0].startswith("augmentation")]
+    calls = [c for c in nested_calls(model) if not any(c[0].startswith(prefix) for prefix in ignore)]
     bases = [c for c in calls if "training" in c[2] or c[1] == "Functional"]
     if not bases:
         return failed(name, f"Expected the model to call the pretrained {nested} model. Received: no nested model call")

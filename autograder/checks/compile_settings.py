@@ -219,7 +219,7 @@ def check_compile_settings(
     """The lab's compile settings at once: the loss, the optimizer with its rate, the metrics.
 
     Returns three results named "loss", "optimizer and learning rate" and "metrics" (a check
-    reports them under its own name, e.g. "compile_scratch_cnn: compile settings (loss)").
+    reports them under its own name, e.g. "compile_model: compile settings (loss)").
     """
     return [
         check_loss(compiled, loss, from_logits, name="loss"),

@@ -61,7 +61,7 @@ def check_parameter_counts(
         received: the submission's model, or its counts.
         expected: the reference model or the expected counts (a `ParameterCounts` or a dict with
             total, trainable and non_trainable).
-        label: how to name the model in the message ("`build_scratch_cnn()` at 150x150x3").
+        label: how to name the model in the message ("`build_model()` at 150x150x3").
         name: the result's name.
     """
     got, want = _counts(received), _counts(expected)

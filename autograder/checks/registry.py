@@ -7,7 +7,7 @@ functions written `@check(..., visibility="visible")`, so write `visibility=` as
 keyword argument.
 
 Example:
-    >>> @check(part="scratch", points=2, visibility="visible")
+    >>> @check(part="part_one", points=2, visibility="visible")
     ... def parameter_count(model):
     ...     assert model.count_params() == 3_453_121, "Expected 3,453,121 parameters."
     >>> results = run_check(parameter_count, model)
@@ -44,7 +44,7 @@ def check(*, part: str, points: float, visibility: str = "hidden", name: str | N
     returns None to pass, or raises `AssertionError`/`CheckFailure` to fail with a message.
 
     Args:
-        part: the lab part ("augmentation", "scratch", "feature_extraction", "fine_tuning").
+        part: the lab part (a key of `parts` in course.yaml).
         points: what the check is worth in course points, >= 0. A part's checks add up to
             the part's points in `course.yaml` (the grader refuses a lab where they do not).
         visibility: "hidden" (default), "visible", "after_due_date" or "after_published".

@@ -41,7 +41,7 @@ class CheckResult:
         visibility: one of Gradescope's visibilities: "visible", "hidden", "after_due_date",
             "after_published".
         message: for a failure, "Expected ... Received: ..." naming the layer or function.
-        part: the lab part the check belongs to ("augmentation", "scratch", ...), or "".
+        part: the lab part the check belongs to (a key of `parts` in course.yaml), or "".
     """
 
     name: str

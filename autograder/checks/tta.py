@@ -1,6 +1,6 @@
 """Test-time augmentation: the ten crops, exactly, and the prediction averaged over them.
 
-The grader computes the expected crops with the reference `ten_crops` (or any trusted
+The grader computes the expected crops with the reference's crop function (or any trusted
 implementation) on the same images, and the expected per-crop predictions with its own copy of
 the model; these checks compare arrays and name the crop or the mistake.
 """
@@ -36,13 +36,13 @@ def check_ten_crops(
     received: np.ndarray,
     expected: np.ndarray,
     *,
-    function: str = "ten_crops",
+    function: str = "the crop function",
     name: str = "ten crops",
 ) -> CheckResult:
     """Compare the crops a submission cut with the reference's, exactly.
 
     Args:
-        received: the submission's `ten_crops(images, crop_size)`.
+        received: the submission's ten crops of `images` (its `f(images, crop_size)`).
         expected: the reference's output on the same images, shape (10, N, c, c, C).
         function: the function's name, for messages.
         name: the result's name.
@@ -97,13 +97,13 @@ def check_predict_with_tta(
     per_crop: np.ndarray,
     *,
     atol: float = 1e-5,
-    function: str = "predict_with_tta",
+    function: str = "the TTA function",
     name: str = "prediction averaged over the ten crops",
 ) -> CheckResult:
     """Check that the submission's TTA prediction is the mean of the 10 per-crop predictions.
 
     Args:
-        received: the submission's `predict_with_tta(model, images, crop_size)`, shape (N,).
+        received: the submission's TTA prediction (its `f(model, images, crop_size)`), shape (N,).
         per_crop: the grader's predictions of the same model on each reference crop, (10, N).
         atol: the absolute tolerance (predictions are probabilities).
         function: the function's name, for messages.

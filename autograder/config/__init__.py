@@ -1,10 +1,9 @@
 """Course configuration: `course.yaml` parsed into frozen, validated models."""
 
 from autograder.config.loader import ConfigError, Locations, find_config, load_config, resolve_locations
-from autograder.config.models import PART_NAMES, CourseConfig, PartConfig, Profile
+from autograder.config.models import CourseConfig, PartConfig, Profile
 
 __all__ = [
-    "PART_NAMES",
     "ConfigError",
     "CourseConfig",
     "Locations",

@@ -1,10 +1,10 @@
-"""The lab as one notebook: the four modules' code and the driver `lab.py`, interleaved.
+"""The lab as one notebook: its modules' code and the driver `lab.py`, interleaved.
 
 Notebook platforms (otter-grader, nbgrader) grade a single notebook, so their version of the
 lab holds the functions students write in its own cells. It is generated from the single source:
 each solution module becomes a markdown cell (its docstring), a cell of imports and one cell per
-top-level definition; the cells of `lab.py` follow, with `augmentation.build_augmentation(...)`
-rewritten to `build_augmentation(...)`. A part's code goes just before the first `lab.py` cell
+top-level definition; the cells of `lab.py` follow, with `module.function(...)`
+rewritten to `function(...)`. A part's code goes just before the first `lab.py` cell
 that uses it, and a placeholder for the part's check cell closes the part's section.
 
 Each platform decorates these `LabCell`s (metadata, stubs or solutions, test code); nothing
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import jupytext
 
-from autograder.config import PART_NAMES, CourseConfig
+from autograder.config import CourseConfig
 from autograder.export.errors import ExportError
 from autograder.release.markers import BEGIN, END, find_blocks, strip_solutions
 
@@ -182,7 +182,7 @@ def build_lab(solutions: Path, config: CourseConfig) -> list[LabCell]:
             notebook's single namespace.
     """
     solutions = Path(solutions)
-    modules = {Path(config.parts[p].module).stem: p for p in PART_NAMES}
+    modules = {Path(config.parts[p].module).stem: p for p in config.part_names}
     driver = jupytext.reads((solutions / NOTEBOOK_SOURCE).read_text(encoding="utf-8"), fmt="py:percent")
     experiments: list[LabCell] = []
     first_use: dict[str, int] = {}
@@ -197,15 +197,15 @@ def build_lab(solutions: Path, config: CourseConfig) -> list[LabCell]:
             first_use.setdefault(modules[module], len(experiments))
         if text.strip():
             experiments.append(LabCell("experiment", text, None, f"lab-{len(experiments):02d}"))
-    unused = [p for p in PART_NAMES if p not in first_use]
+    unused = [p for p in config.part_names if p not in first_use]
     if unused:
         raise ExportError(f"{solutions / NOTEBOOK_SOURCE}: expected every part to be used. Never used: {unused}")
     parts = {
         p: module_cells(solutions / config.parts[p].module, p, i + 1, config.parts[p].title)
-        for i, p in enumerate(PART_NAMES)
+        for i, p in enumerate(config.part_names)
     }
     _check_names(parts, experiments)
-    note = NOTEBOOK_NOTE.format(modules=", ".join(f"`{config.parts[p].module}`" for p in PART_NAMES))
+    note = NOTEBOOK_NOTE.format(modules=", ".join(f"`{config.parts[p].module}`" for p in config.part_names))
     return _interleave(experiments, parts, first_use, note)
 
 
@@ -223,11 +223,11 @@ def _interleave(
     cells: list[LabCell] = []
     open_parts: list[str] = []
     for index, cell in enumerate(experiments):
-        starting = [p for p in PART_NAMES if section_start[p] == index]
+        starting = [p for p in parts if section_start[p] == index]
         if open_parts and starting:
             cells += [LabCell("check", "", p, f"check-{p}") for p in open_parts]
             open_parts = []
-        for part in PART_NAMES:
+        for part in parts:
             if first_use[part] == index:
                 cells += parts[part]
                 open_parts.append(part)

@@ -12,7 +12,7 @@ thresholds). The result is kept per notebook content, so the four parts cost one
 
 Example:
     >>> from autograder.export.runtime import check_part, grade_notebook
-    >>> check_part("augmentation", ["build_augmentation", "ten_crops", "predict_with_tta"])  # doctest: +SKIP
+    >>> check_part("part_one", ["build_model", "compile_model"])  # doctest: +SKIP
     >>> grade_notebook("smoke", "lab.ipynb").score  # doctest: +SKIP
     100.0
 """
@@ -110,10 +110,10 @@ def grade_notebook(profile: str, notebook: str | os.PathLike | None = None, bund
     key = (hashlib.sha256(path.read_bytes()).hexdigest(), profile, str(config))
     if key in _GRADED:
         return _GRADED[key]
-    from autograder.config import PART_NAMES, load_config  # noqa: PLC0415
+    from autograder.config import load_config  # noqa: PLC0415
 
     course = load_config(config)
-    modules = [course.parts[p].module for p in PART_NAMES]
+    modules = [course.parts[p].module for p in course.part_names]
     with tempfile.TemporaryDirectory(prefix="course-notebook-") as scratch:
         holder = Path(scratch) / "notebook"
         holder.mkdir()

@@ -35,7 +35,6 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from autograder.checks.result import CheckResult
-from autograder.config import PART_NAMES
 from autograder.context import CourseContext
 from autograder.grading.jobs import ChildFailure, ChildPool, ChildSpec, GradingSetupError, grading_user, masks_for, spec_options
 from autograder.grading.result import PartResult, SubmissionResult
@@ -199,7 +198,7 @@ def failed_result(ctx: CourseContext, profile: str, name: str, reason: str, cont
     """A zero row for a submission that could not be graded: one failed check per part, naming why."""
     shown = reason if len(reason) <= VISIBLE_REASON else reason[: VISIBLE_REASON - 3] + "..."
     parts = []
-    for part in PART_NAMES:
+    for part in ctx.config.part_names:
         settings = ctx.config.parts[part]
         points = round(settings.points, 4)
         check = CheckResult("The submission could be graded", points, 0.0, points, "visible", shown, part)
@@ -313,7 +312,7 @@ def run_batch(paths: list[Path], options: BatchOptions, console: Console | None 
 
     console = console or Console(stderr=True)
     ctx = _context(options)
-    modules = [ctx.config.parts[p].module for p in PART_NAMES]
+    modules = [ctx.config.parts[p].module for p in ctx.config.part_names]
     user = _batch_user(options)  # fails before any work when root has no one to drop to
     options.out.mkdir(parents=True, exist_ok=True)
     secret = batch_key(options.out)

@@ -14,10 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
-import numpy as np
 
 from autograder.grading.linear_model import LinearExportError
-from autograder.grading.measure import measure_fine_tuning, measure_transfer
 from autograder.grading.result import TrainingCurve
 from autograder.grading.worker_run import PartRun
 from autograder.probes.declare import ArtifactSpec, LabProbes
@@ -56,22 +54,8 @@ def artifacts_of(lab: LabProbes) -> dict[str, Artifact]:
     return {name: Artifact(spec.part, spec.name, _loader(artifact), artifact.describe()) for name, (spec, artifact) in lab.artifacts.items()}
 
 
-# Measured by the grader on a returned model (never in the student's process):
-# name -> (part, probe, measure(out folder, grader inputs folder, seed)), see `measure.py`.
-MEASURED = {
-    "transfer_probe": ("feature_extraction", "transfer_model", lambda out, w, seed: measure_transfer(out, "transfer_model.keras", w, seed)),
-    "fine_tune_probe": ("fine_tuning", "fine_tuning_model", lambda out, w, seed: measure_fine_tuning(out, "fine_tune_model.keras", w, seed)),
-}
-MEASURED_KIND = "(TrainingProbe, compile description): what moved in real training steps, measured by the grader"
-
-# Trained results: name -> (method of the trainer, the artifacts it needs)
-TRAINED = {
-    "scratch_result": ("scratch", ("scratch_plain",)),
-    "scratch_augmented_result": ("scratch_augmented", ("scratch_augmented",)),
-    "linear_result": ("linear", ("linear",)),
-    "frozen_result": ("frozen", ("transfer_model",)),
-    "fine_tuned_result": ("fine_tuned", ("fine_tune_model", "callbacks")),
-}
+# A lab's trained results (its `RUNS` with a fixture) and measured values (`MEASURED`) come
+# from its definition; these say what kind of value each is.
 TRAINED_KIND = "TrainingCurve: trained by the grader on its budget, accuracy on the hidden split"
 
 # Given by the grader to every check (the runner's `shared` values): name -> what it is.
@@ -93,29 +77,31 @@ class FixtureInfo:
     kind: str
 
 
-def fixture_catalogue(lab: LabProbes) -> list[FixtureInfo]:
-    """Every name a check may ask for, in the order of the tables above."""
+def fixture_catalogue(lab: LabProbes, definition) -> list[FixtureInfo]:
+    """Every name a check may ask for: the grader's, the probes' artifacts, measured and trained values."""
     artifacts = artifacts_of(lab)
     out = [FixtureInfo(name, "", "the grader", kind) for name, kind in SHARED.items()]
     out += [FixtureInfo(name, a.part, f"probe {a.probe}", a.kind) for name, a in artifacts.items()]
-    out += [FixtureInfo(name, part, f"measured on probe {probe}'s model", MEASURED_KIND) for name, (part, probe, _) in MEASURED.items()]
-    for name, (method, needs) in TRAINED.items():
-        out.append(FixtureInfo(name, artifacts[needs[0]].part, f"trained from {', '.join(needs)}", TRAINED_KIND))
+    out += [FixtureInfo(name, m.part, f"measured on probe {m.probe}'s model", m.kind) for name, m in definition.measured.items()]
+    for name, run in definition.trained.items():
+        part = artifacts[run.needs[0]].part if run.needs and run.needs[0] in artifacts else ""
+        out.append(FixtureInfo(name, part, f"run {run.name}, trained from {', '.join(run.needs)}", TRAINED_KIND))
     return out
 
 
-def needed_probes(checks, lab: LabProbes) -> dict[str, tuple[str, ...]]:
+def needed_probes(checks, lab: LabProbes, definition) -> dict[str, tuple[str, ...]]:
     """part -> the probes whose artifacts `checks` ask for (directly or to train), in run order."""
     artifacts = artifacts_of(lab)
+    measured, trained = definition.measured, definition.trained
     wanted: set[str] = set()
 
     def add(name: str) -> None:
         if name in artifacts:
             wanted.add(artifacts[name].probe)
-        elif name in MEASURED:
-            wanted.add(MEASURED[name][1])
-        elif name in TRAINED:
-            for need in TRAINED[name][1]:
+        elif name in measured:
+            wanted.add(measured[name].probe)
+        elif name in trained:
+            for need in trained[name].needs:
                 add(need)
 
     for check in checks:
@@ -127,9 +113,13 @@ def needed_probes(checks, lab: LabProbes) -> dict[str, tuple[str, ...]]:
 class SubmissionData:
     """Resolves fixture names for one submission, caching each value (or its failure)."""
 
-    def __init__(self, runs: Mapping[str, PartRun], shared: dict[str, object], trainer, artifacts: dict[str, Artifact]) -> None:
+    def __init__(
+        self, runs: Mapping[str, PartRun], shared: dict[str, object], trainer, artifacts: dict[str, Artifact], definition
+    ) -> None:
         self.runs = runs
         self.artifacts = artifacts
+        self.measured = definition.measured
+        self.trained = definition.trained
         self.shared = shared
         self.trainer = trainer
         self._values: dict[str, object] = {}
@@ -155,9 +145,12 @@ class SubmissionData:
     def _resolve(self, name: str):
         if name in self.shared:
             return self.shared[name]
-        if name in self.artifacts or name in MEASURED:
+        if name in self.artifacts or name in self.measured:
             artifact = self.artifacts.get(name)
-            part, probe, loader = (artifact.part, artifact.probe, artifact.load) if artifact else MEASURED[name]
+            if artifact is not None:
+                part, probe, loader = artifact.part, artifact.probe, artifact.load
+            else:
+                part, probe, loader = self.measured[name].part, self.measured[name].probe, self.measured[name].measure
             run = self.artifact_runs.get(name) or self.runs.get(part)
             if run is None:
                 raise MissingData(f"The {part} part was not run")
@@ -168,18 +161,18 @@ class SubmissionData:
                 # Layers built without a seed (Dropout, random augmentation) draw one when the model
                 # is loaded: seed first, so a model trains the same however many ran before it.
                 seed_everything(self.trainer.profile.seed)
-                if name in MEASURED:
+                if name in self.measured:
                     return loader(run.out, self.shared["grader_inputs"], self.trainer.profile.seed)
                 return loader(run.out)
             except Exception as exc:  # noqa: BLE001  (whatever a returned object does, it is that check's failure)
                 reason = str(exc) if isinstance(exc, (UntrustedArtifactError, LinearExportError)) else f"{type(exc).__name__}: {exc}"
                 raise MissingData(f"`{probe}` returned something the grader cannot use: {reason}") from None
-        if name in TRAINED:
-            method, needs = TRAINED[name]
-            values = [self.get(need) for need in needs]
+        if name in self.trained:
+            run = self.trained[name]
+            values = [self.get(need) for need in run.needs]
             start = time.perf_counter()
             try:
-                curve = getattr(self.trainer, method)(*values)
+                curve = getattr(self.trainer, run.name)(*values)
             except Exception as exc:  # noqa: BLE001  (a model that cannot train earns no accuracy)
                 raise MissingData(f"Training failed: {type(exc).__name__}: {exc}") from None
             curve.history.setdefault("seconds", [round(time.perf_counter() - start, 1)])

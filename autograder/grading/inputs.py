@@ -1,14 +1,11 @@
 """What the grader prepares once per profile and shares across submissions.
 
-The worker folder (`worker/`) holds only what student code may read: a few training images,
-the reference features of the *training* split with their labels (rows in a seeded random
-order), images for the feature probe that appear in no array a worker can read (validation
-images with noise drawn from the operating system's randomness when the cache is built, so no
-table of features made in advance can answer them), the reference augmentation blocks and a
-frozen model to fine-tune. Nothing of the hidden split, features, labels or order, is ever in
-it: the validation and hidden features live in `hidden/`, and the grader applies the student's
-exported linear classifier to them itself. Each part reads only its own folder
-(`PART_INPUTS`), and only the parts in `WEIGHTS_PARTS` see the pretrained weights.
+The lab's `definition.py` writes the files (`build_inputs`): `worker/` holds only what student
+code may read, `hidden/` what only the grader reads (the hidden split's labels, features the
+grader applies returned classifiers to, the reference's outputs). Each part's worker reads only
+its own folder (the lab's `PART_INPUTS`), and only the lab's `WEIGHTS_PARTS` see pretrained
+weights. Every probe is then run on the reference modules (`hidden/reference/`): the expected
+side of every check.
 """
 
 from __future__ import annotations
@@ -19,7 +16,7 @@ import os
 import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -29,20 +26,12 @@ try:
 except ImportError:  # pragma: no cover  (Windows: no locking; the grader's sandbox needs Linux anyway)
     fcntl = None
 
-from autograder.bases import populate_keras_home
 from autograder.config import Profile
 from autograder.context import CourseContext
 from autograder.data import DataNotFoundError, locate_hidden_test
-from autograder.training.lab_modules import LabModules, load_lab_modules
-from autograder.training.pipeline import LabRunner
 from autograder.training.seeding import seed_everything
 
-AUGMENTATION_SIZE = 64
-PROBE_IMAGES = 16
-TTA_IMAGES = 4
 INPUTS_VERSION = 5
-# The feature probe's images: validation images plus noise of this amplitude (pixel values 0-255).
-FEATURE_PROBE_NOISE = 12.0
 PROBES_FOLDER = "lab"  # under `worker/`: the lab's probes file, copied for every worker
 
 
@@ -54,6 +43,7 @@ class GradingInputs:
     profile_name: str
     profile: Profile
     settings: dict
+    weights_parts: tuple[str, ...] = ()  # the parts whose workers see the pretrained weights
 
     @property
     def worker(self) -> Path:
@@ -83,6 +73,37 @@ class GradingInputs:
         return self.probes_dir / PROBES_FILE
 
 
+@dataclass
+class InputsBuild:
+    """What a lab's `build_inputs(build)` works with: the profile, its folders and the grader's data.
+
+    `public` is True for the inputs of `course check` on a student's machine: no solutions, no
+    dataset; the lab then makes the same files from synthetic data.
+    """
+
+    profile: Profile
+    settings: dict
+    worker: Path
+    hidden: Path
+    weights_file: Path | None
+    public: bool
+    load: Callable | None = None  # the grader's split loader (None when public)
+    _reference_modules: Callable | None = field(default=None, repr=False)
+    _reference_runner: Callable | None = field(default=None, repr=False)
+
+    def reference_modules(self):
+        """The reference solution's modules (never available when public)."""
+        if self._reference_modules is None:
+            raise RuntimeError("The public inputs are built without the reference solution")
+        return self._reference_modules()
+
+    def reference_runner(self):
+        """The lab's `Reference` runner on the grader's data (never available when public)."""
+        if self._reference_runner is None:
+            raise RuntimeError("The public inputs are built without the reference solution")
+        return self._reference_runner()
+
+
 def copy_probes(source: Path, worker: Path) -> Path:
     """Put the lab's probes file where every worker can read it; returns the copy."""
     from autograder.probes.declare import PROBES_FILE  # noqa: PLC0415
@@ -95,42 +116,38 @@ def copy_probes(source: Path, worker: Path) -> Path:
     return folder / PROBES_FILE
 
 
-# A graded function that takes a setting is also called with an off-profile value, to see that
-# it follows its argument: a rate this far from the profile's is no optimizer's default.
-OTHER_RATE_FACTOR = 0.37
-OTHER_DROPOUT = (0.13, 0.27)  # the first unless the profile uses it
+def shuffled(seed: int, *arrays: np.ndarray) -> list[np.ndarray]:
+    """The arrays' rows in one seeded random order (the same order for each)."""
+    order = np.random.default_rng(seed).permutation(len(arrays[0]))
+    return [np.asarray(a)[order] for a in arrays]
 
 
-def other_dropout(rate: float) -> float:
-    """A dropout rate other than the profile's `rate` (and other than any usual default)."""
-    return OTHER_DROPOUT[0] if abs(rate - OTHER_DROPOUT[0]) > 1e-9 else OTHER_DROPOUT[1]
+def split_by_part(worker: Path, part_inputs: dict[str, tuple[str, ...]]) -> None:
+    """One folder per part holding (hard links to) the files that part's worker may read."""
+    for part, names in part_inputs.items():
+        folder = worker / part
+        folder.mkdir()
+        for name in names:
+            if not (worker / name).is_file():
+                raise FileNotFoundError(f"Expected the lab's build_inputs to write {name} for part {part!r}. Received: no such file")
+            os.link(worker / name, folder / name) if hasattr(os, "link") else shutil.copyfile(worker / name, folder / name)
 
 
-def settings_for(profile: Profile, weights_file: Path) -> dict:
-    """The values the probes need, as plain JSON."""
-    scratch_other = profile.scratch.image_size if profile.scratch.image_size != 150 else 128
-    return {
-        "seed": profile.seed,
-        "augmentation_size": AUGMENTATION_SIZE,
-        "tta_crop": profile.base.image_size,
-        "scratch_size": profile.scratch.image_size,
-        "scratch_other_size": scratch_other,
-        "scratch_dropout": profile.scratch.dropout,
-        "scratch_dropout_other": other_dropout(profile.scratch.dropout),
-        "base_size": profile.base.image_size,
-        "architecture": profile.base.architecture,
-        "alpha": profile.base.alpha,
-        "weights_file": str(weights_file),
-        "transfer_dropout": profile.transfer.dropout,
-        "transfer_dropout_other": other_dropout(profile.transfer.dropout),
-        "transfer_lr": profile.transfer.learning_rate,
-        "transfer_lr_other": profile.transfer.learning_rate * OTHER_RATE_FACTOR,
-        "fine_tune_at": profile.fine_tuning.fine_tune_at,
-        "fine_tune_at_other": profile.fine_tuning.fine_tune_at + 12,
-        "fine_tune_lr": profile.fine_tuning.learning_rate,
-        "fine_tune_lr_other": profile.fine_tuning.learning_rate * OTHER_RATE_FACTOR,
-        "patience": profile.fine_tuning.patience,
-    }
+def build_folder(
+    root: Path, definition, profile: Profile, settings: dict, weights_file: Path | None, probes_source: Path, *,
+    public: bool, load=None, reference_modules=None, reference_runner=None,
+) -> Path:
+    """Make `root/worker` and `root/hidden` with the lab's `build_inputs`; returns the probes' copy."""
+    worker, hidden = root / "worker", root / "hidden"
+    worker.mkdir(parents=True)
+    hidden.mkdir(parents=True)
+    probes_file = copy_probes(probes_source, worker)
+    seed_everything(profile.seed)
+    definition.build_inputs(
+        InputsBuild(profile, settings, worker, hidden, weights_file, public, load, reference_modules, reference_runner)
+    )
+    split_by_part(worker, definition.part_inputs)
+    return probes_file
 
 
 def _digest(ctx: CourseContext, profile: Profile) -> str:
@@ -141,114 +158,31 @@ def _digest(ctx: CourseContext, profile: Profile) -> str:
     return digest.hexdigest()[:16]
 
 
-def tta_model(crop: int):
-    """A small fixed model whose prediction differs from crop to crop (for the TTA check)."""
-    import keras  # noqa: PLC0415
-
-    keras.utils.set_random_seed(0)
-    inputs = keras.Input((crop, crop, 3))
-    x = keras.layers.Rescaling(1 / 255)(inputs)
-    x = keras.layers.Conv2D(4, 5, strides=4, activation="relu")(x)
-    x = keras.layers.Flatten()(x)
-    outputs = keras.layers.Dense(1, activation="sigmoid")(x)
-    return keras.Model(inputs, outputs, name="tta_probe_model")
-
-
-def dummy_model():
-    """A tiny uncompiled model for probing compile functions on their own."""
-    import keras  # noqa: PLC0415
-
-    keras.utils.set_random_seed(0)
-    inputs = keras.Input((8,))
-    return keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(inputs), name="probe_dummy")
-
-
-# Which shared inputs each part's worker may read. A part never sees a reference model of its own.
-PART_INPUTS = {
-    "augmentation": ("tta.npz", "tta_model.keras"),
-    "scratch": ("augmentation_scratch.keras", "dummy_model.keras"),
-    "feature_extraction": ("feature_probe.npz", "linear.npz", "augmentation_base.keras", "dummy_model.keras"),
-    "fine_tuning": ("frozen_model.keras",),
-}
-# The parts whose workers may read the pretrained weights (the others never need them, and a
-# scratch model that carried ImageNet weights would not be trained from scratch).
-WEIGHTS_PARTS = ("feature_extraction", "fine_tuning")
-
-
-def feature_probe_images(images: np.ndarray) -> np.ndarray:
-    """`images` plus noise from the OS's randomness: features no worker can look up in advance."""
-    rng = np.random.default_rng(int.from_bytes(os.urandom(16), "little"))
-    noise = rng.uniform(-FEATURE_PROBE_NOISE, FEATURE_PROBE_NOISE, images.shape)
-    return np.clip(images.astype("float32") + noise, 0, 255).astype("float32")
-
-
-def shuffled(seed: int, *arrays: np.ndarray) -> list[np.ndarray]:
-    """The arrays' rows in one seeded random order (the same order for each)."""
-    order = np.random.default_rng(seed).permutation(len(arrays[0]))
-    return [np.asarray(a)[order] for a in arrays]
-
-
-def _split_by_part(worker: Path) -> None:
-    for part, names in PART_INPUTS.items():
-        folder = worker / part
-        folder.mkdir()
-        for name in names:
-            os.link(worker / name, folder / name) if hasattr(os, "link") else shutil.copyfile(worker / name, folder / name)
-
-
-def _build(ctx: CourseContext, profile: Profile, lab: LabModules, root: Path, weights_file: Path) -> None:
-    worker, hidden = root / "worker", root / "hidden"
-    worker.mkdir(parents=True)
-    hidden.mkdir(parents=True)
-    dummy_model().save(worker / "dummy_model.keras")
+def _build(ctx: CourseContext, profile: Profile, root: Path, weights_file: Path) -> None:
+    from autograder.grading.reference_outputs import FOLDER, run_reference_probes  # noqa: PLC0415
     from autograder.probes.declare import PROBES_FILE  # noqa: PLC0415
 
-    probes_file = copy_probes(ctx.solutions_dir / PROBES_FILE, worker)
+    definition = ctx.definition()
     load = ctx.split_loader(profile)
-    size, crop = profile.base.image_size, profile.base.image_size
-    seed_everything(profile.seed)
-    populate_keras_home(worker / "keras", profile.base.architecture, profile.base.alpha, weights_file)
-    # Readable by the worker: a few training/validation images, reference blocks and features.
-    train = load("train", size)
-    pick = np.random.default_rng(profile.seed).permutation(len(train))[:PROBE_IMAGES]
-    np.savez(worker / "probe_images.npz", images=train.images[pick].astype("float32"), labels=train.labels[pick])
-    validation = load("validation", size)
-    np.savez(worker / "feature_probe.npz", images=feature_probe_images(validation.images[:PROBE_IMAGES]))
-    validation_large = load("validation", profile.tta.resize_to)
-    np.savez(worker / "tta.npz", images=validation_large.images[:TTA_IMAGES].astype("float32"))
-    tta_model(crop).save(worker / "tta_model.keras")
-    for name, side in (("augmentation_scratch.keras", profile.scratch.image_size), ("augmentation_base.keras", size)):
-        lab.augmentation.build_augmentation(side, side, seed=profile.seed).save(worker / name)
-    runner = LabRunner(lab, profile, load, weights_file)
-    base = runner.base()
-    fe = lab.feature_extraction
-    try:
-        test = load("test", size)
-    except DataNotFoundError:  # a student's `course check`: public checks need no hidden split
-        test = None
-    # Readable by the feature-extraction worker: the training split's features and labels only.
-    train_features, train_labels = shuffled(profile.seed, fe.extract_features(base, train.images), train.labels)
-    np.savez(worker / "linear.npz", train=train_features, labels=train_labels)
-    # Grader only: the validation and hidden features the student's exported classifier is applied to.
-    empty = np.zeros((0, base.output_shape[-1]), "float32")
-    np.savez(
-        hidden / "linear_eval.npz",
-        validation=fe.extract_features(base, validation.images),
-        test=fe.extract_features(base, test.images) if test is not None else empty,
-    )
-    runner.train_frozen()
-    runner.transfer_model.save(worker / "frozen_model.keras")
-    # Grader only: labels of the hidden split, in the order of the features above.
-    hidden_labels = test.labels if test is not None else np.zeros((0,), np.int32)
-    np.savez(hidden / "labels.npz", test=hidden_labels, validation=validation.labels)
-    _split_by_part(worker)
-    # Grader only: every probe run on the reference modules, the expected side of the checks.
-    from autograder.grading.reference_outputs import FOLDER, run_reference_probes  # noqa: PLC0415
+    settings = definition.probe_settings(profile, weights_file)
+    modules = {}
 
-    modules = {part: ctx.solutions_dir / settings.module for part, settings in ctx.config.parts.items()}
-    run_reference_probes(
-        modules, {part: worker / part for part in modules}, hidden / FOLDER, settings_for(profile, weights_file), probes_file
+    def reference_modules():
+        if "lab" not in modules:
+            modules["lab"] = ctx.reference_modules("grading_reference")
+        return modules["lab"]
+
+    def reference_runner():
+        return definition.reference_runner(reference_modules(), profile, load, weights_file)
+
+    probes_file = build_folder(
+        root, definition, profile, settings, weights_file, ctx.solutions_dir / PROBES_FILE, public=False, load=load,
+        reference_modules=reference_modules, reference_runner=reference_runner,
     )
+    # Grader only: every probe run on the reference modules, the expected side of the checks.
+    worker = root / "worker"
+    files = {part: ctx.solutions_dir / spec.module for part, spec in ctx.config.parts.items()}
+    run_reference_probes(files, {part: worker / part for part in files}, root / "hidden" / FOLDER, settings, probes_file)
 
 
 @contextmanager
@@ -302,10 +236,10 @@ def prepare_inputs(ctx: CourseContext, profile_name: str, console=None) -> Gradi
     root = ctx.locations.cache_dir / "grading" / f"{profile_name}-{_digest(ctx, profile)}{variant}"
 
     def build(staging: Path) -> None:
-        lab = load_lab_modules(ctx.solutions_dir, prefix="grading_reference")
         if console is not None:
             console.print(f"Preparing the grader's inputs for profile {profile_name!r} (once; cached in {root})")
-        _build(ctx, profile, lab, staging, weights_file)
+        _build(ctx, profile, staging, weights_file)
 
     build_once(root, build, {"profile": profile_name})
-    return GradingInputs(root, profile_name, profile, settings_for(profile, weights_file))
+    definition = ctx.definition()
+    return GradingInputs(root, profile_name, profile, definition.probe_settings(profile, weights_file), definition.weights_parts)

@@ -1,6 +1,6 @@
 """A fitted linear classifier as data: exported by the worker, applied by the grader.
 
-The student's `fit_linear_classifier` runs in the sandbox on the training features only. What
+The student's function that fits a linear classifier runs in the sandbox on the training features only. What
 comes back is not a prediction (the worker never sees the validation or hidden features) but
 the classifier itself, as arrays: the affine preprocessing steps of a scikit-learn `Pipeline`
 (`StandardScaler`, `MinMaxScaler`, `MaxAbsScaler`), then the final estimator's `coef_`,

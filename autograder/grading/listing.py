@@ -39,7 +39,7 @@ def fixtures_table(ctx: CourseContext) -> Table:
     table = Table(title="Names a check may ask for (its parameters)")
     for column in ("Name", "Part", "From", "Type", "Checks using it"):
         table.add_column(column, overflow="fold")
-    for item in fixture_catalogue(LabProbes.read(ctx.solutions_dir / PROBES_FILE)):
+    for item in fixture_catalogue(LabProbes.read(ctx.solutions_dir / PROBES_FILE), ctx.definition()):
         table.add_row(item.name, item.part or "(every part)", item.source, item.kind, str(used.get(item.name, 0)))
     return table
 

@@ -5,12 +5,12 @@ worker therefore only saves what the student's functions returned; here, in a pr
 never imports student code, the grader loads those `.keras` files in safe mode and measures:
 
 - which weights move during real training steps (`run_training_probe` on a private copy);
-- whether a model was compiled again after its trainability changed. The frozen model the
-  grader hands to part 4 was trained before it was saved, so it loads with a built optimizer.
+- whether a model was compiled again after its trainability changed. A trained model the
+  grader hands to a later function was trained before it was saved, so it loads with a built optimizer.
   `compile()` replaces that optimizer with a fresh one; a model returned without a new compile
   still carries the old optimizer's slot variables, shaped for the variables that were
   trainable *before* unfreezing. That is read from the file itself (`optimizer_slots`), and
-  the consequences are reproduced with the grader's own copy of the frozen model: train it one
+  the consequences are reproduced with the grader's own copy of that model: train it one
   step, set the returned model's trainable flags, and run the training probe without compiling,
   exactly what the student's code would have done;
 - the re-initialisation of the models the grader trains (`fresh_weights`), so the budget and
@@ -130,33 +130,36 @@ def _eager(model):
     return model
 
 
-def measure_transfer(out: Path, name: str, worker: Path, seed: int) -> tuple[TrainingProbe, dict]:
-    """The training probe of the frozen-base model as returned (a private copy of the file)."""
+def measure_returned(out: Path, name: str, worker: Path, seed: int) -> tuple[TrainingProbe, dict]:
+    """The training probe of a returned model as it is (a private copy of the file)."""
     seed_everything(seed)
     return measure_training(_eager(load_keras_model(out, name)), worker)
 
 
-def measure_fine_tuning(out: Path, name: str, worker: Path, seed: int) -> tuple[TrainingProbe, dict]:
-    """The training probe of the model to fine-tune, with a missing compile reproduced by the grader."""
+def measure_continued(out: Path, name: str, worker: Path, seed: int, trained: str) -> tuple[TrainingProbe, dict]:
+    """The training probe of a model returned to continue training the grader's trained model `trained`.
+
+    `trained` is a `.keras` file of the grader's inputs (`worker`), trained before it was saved, that
+    the probe handed to the student's function. When the returned model was not compiled again,
+    what that does is reproduced on the grader's own copy of it.
+    """
     seed_everything(seed)
     returned = load_keras_model(out, name)
     slots = optimizer_slots(out, name)
     if not built_for_other_variables(slots, returned):
         return measure_training(_eager(returned), worker)
-    # Not compiled again: reproduce what that does, on the grader's own frozen model.
+    # Not compiled again: reproduce what that does, on the grader's own trained model.
     import keras  # noqa: PLC0415
 
-    frozen = keras.models.load_model(Path(worker) / "frozen_model.keras", safe_mode=True)
-    difference = same_structure(returned, frozen)
+    model = keras.models.load_model(Path(worker) / trained, safe_mode=True)
+    difference = same_structure(returned, model)
     if difference is not None:
-        raise UntrustedArtifactError(
-            f"Expected compile_for_fine_tuning to return the frozen model it was given. Received: {difference}"
-        )
+        raise UntrustedArtifactError(f"Expected the function to return the model it was given ({trained}). Received: {difference}")
     images, labels = probe_images(worker)
     n = PRETRAIN_SAMPLES
-    frozen.fit(images[:n], labels[:n], batch_size=n, epochs=1, verbose=0)  # the frozen run, as in the lab
-    copy_trainability(returned, frozen)
-    return measure_training(frozen, worker)
+    model.fit(images[:n], labels[:n], batch_size=n, epochs=1, verbose=0)  # the earlier training, as in the lab
+    copy_trainability(returned, model)
+    return measure_training(model, worker)
 
 
 def fresh_weights(model, seed: int) -> list[np.ndarray]:

@@ -11,12 +11,9 @@ from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 
 from autograder.checks.result import CheckFailure
-from autograder.config import PART_NAMES
 from autograder.context import CourseContext
-from autograder.grading.base_features import base_difference, features_of, write_linear_inputs
 from autograder.grading.fixtures import MissingData, SubmissionData, artifacts_of, needed_probes
 from autograder.grading.inputs import GradingInputs, prepare_inputs
 from autograder.grading.lab_checks import LabCheck, collect_checks, run_lab_check
@@ -24,12 +21,9 @@ from autograder.grading.public import SNAPSHOT, SnapshotReference, prepare_publi
 from autograder.grading.reference_outputs import FOLDER as REFERENCE_FOLDER
 from autograder.grading.reference_outputs import ReferenceOutputs
 from autograder.grading.result import PartResult, SubmissionResult
-from autograder.grading.training import SubmissionTrainer
 from autograder.grading.worker_run import PartRun, default_limits, run_part
 from autograder.probes.declare import LabProbes
 from autograder.sandbox import Limits
-from autograder.training.lab_modules import load_lab_modules
-from autograder.training.pipeline import RUN_NAMES
 
 
 # Part workers run at once per submission: two on a 2-core machine, at most four.
@@ -44,10 +38,6 @@ def content_hash(folder: Path, modules: list[str]) -> str:
         digest.update(name.encode() + b"\0")
         digest.update(path.read_bytes() if path.is_file() else b"<missing>")
     return digest.hexdigest()[:16]
-
-
-def _curve_order(curve) -> int:
-    return RUN_NAMES.index(curve.name) if curve.name in RUN_NAMES else len(RUN_NAMES)
 
 
 class PartRuns(Mapping):
@@ -103,38 +93,27 @@ class Grader:
             self.inputs = prepare_public_inputs(self.ctx, self.profile_name, console=self.console)
         else:
             self.inputs = prepare_inputs(self.ctx, self.profile_name, console=self.console)
-        # The lab's probes, from the copy every worker reads (the course's, never a submission's).
+        # The lab's definition (the release's copy for public checks) and its probes, from the
+        # copy every worker reads (the course's, never a submission's).
+        self.definition = self.ctx.definition(public=self.public)
         self.lab_probes = LabProbes.read(self.inputs.probes_file)
         self.artifacts = artifacts_of(self.lab_probes)
         if self.public:
-            self.reference = SnapshotReference.read(self.checks_dir / SNAPSHOT, self.profile_name, self.inputs)
+            self.reference = SnapshotReference.read(
+                self.checks_dir / SNAPSHOT, self.profile_name, self.inputs, self.definition.snapshot_settings
+            )
             self.thresholds = Thresholds(self.profile_name, {}, "the public checks use no thresholds")
         else:
             self.reference = ReferenceOutputs(self.inputs.hidden / REFERENCE_FOLDER, self.artifacts)
             self.thresholds = self._thresholds()
-        with np.load(self.inputs.hidden / "labels.npz", allow_pickle=False) as labels:
-            self.hidden_labels = labels["test"]
-        self.linear_features: dict[str, np.ndarray] = {}
-        if (self.inputs.hidden / "linear_eval.npz").is_file():
-            with np.load(self.inputs.hidden / "linear_eval.npz", allow_pickle=False) as arrays:
-                self.linear_features = {key: arrays[key] for key in arrays.files}
-        self._frozen_weights: list | None = None
-        self._reference_lab = None
+        self.lab_cache: dict = {}  # what the lab's trainer reads once per batch
+        self._reference_modules = None
 
-    def frozen_weights(self) -> list:
-        """The weights of the grader's frozen model (what part 4 starts fine-tuning from)."""
-        if self._frozen_weights is None:
-            import keras  # noqa: PLC0415
-
-            model = keras.models.load_model(self.inputs.worker / "frozen_model.keras", safe_mode=True)
-            self._frozen_weights = [np.asarray(w) for w in model.get_weights()]
-        return self._frozen_weights
-
-    def reference_lab(self):
-        """The reference modules, imported once (the grader's own extraction on another base)."""
-        if self._reference_lab is None:
-            self._reference_lab = load_lab_modules(self.ctx.solutions_dir, prefix="grader_reference")
-        return self._reference_lab
+    def reference_modules(self):
+        """The reference modules, imported once (trusted code, for a lab's own steps after a part)."""
+        if self._reference_modules is None:
+            self._reference_modules = self.ctx.reference_modules("grader_reference")
+        return self._reference_modules
 
     def shared_values(self) -> dict[str, object]:
         """What every check may ask for by name besides the submission's data (`fixtures.SHARED`)."""
@@ -146,7 +125,7 @@ class Grader:
     @property
     def probes(self) -> dict[str, tuple[str, ...]]:
         """part -> the probes its workers run: only those whose data the checks ask for."""
-        return needed_probes(self.checks, self.lab_probes)
+        return needed_probes(self.checks, self.lab_probes, self.definition)
 
     def _thresholds(self) -> Thresholds:
         from autograder.calibration import Calibration, calibration_path, profile_digest  # noqa: PLC0415
@@ -174,11 +153,12 @@ class Grader:
             pass
         return [p for p in paths if p.exists()]
 
-    def grade(self, submission: Path, parts: tuple[str, ...] = PART_NAMES) -> SubmissionResult:
+    def grade(self, submission: Path, parts: tuple[str, ...] | None = None) -> SubmissionResult:
         """Grade the modules in `submission` (a folder); never raises for what they do."""
         start = time.perf_counter()
         config, profile = self.ctx.config, self.inputs.profile
-        modules = [config.parts[p].module for p in PART_NAMES]
+        parts = config.part_names if parts is None else tuple(parts)
+        modules = [spec.module for spec in config.parts.values()]
         limits = self.limits or default_limits(profile.worker_seconds, profile.worker_memory_gb)
         probes = self.probes
         with tempfile.TemporaryDirectory(prefix="course-grade-") as work:
@@ -204,18 +184,18 @@ class Grader:
                 futures = {part: pool.submit(sandboxed, part) for part in parts}
                 runs = PartRuns(futures)
                 shared = self.shared_values()
-                trainer = SubmissionTrainer(
-                    profile, self.ctx.split_loader(profile), self.hidden_labels, dict(self.linear_features),
-                    reference_base=lambda: self.reference.base, frozen_weights=self.frozen_weights,
+                trainer = self.definition.submission_trainer(
+                    profile, self.ctx.split_loader(profile), self.inputs, self.reference, self.lab_cache
                 )
-                data = SubmissionData(runs, shared, trainer, self.artifacts)
+                data = SubmissionData(runs, shared, trainer, self.artifacts, self.definition)
                 notes = [f"Thresholds of profile {self.profile_name!r}: {self.thresholds.problem}."] if self.thresholds.problem else []
                 graded: dict[str, PartResult] = {}
                 finished = {future: part for part, future in futures.items()}
                 for future in as_completed(finished):
                     part = finished[future]
-                    if part == "feature_extraction" and "linear_classifier" in probes.get(part, ()) and not self.public:
-                        note = self._own_base_features(data, Path(submission), Path(work), limits)
+                    if self.definition.after_part is not None:
+                        hook = PartHook(self, part, data, Path(submission), Path(work), limits, probes.get(part, ()))
+                        note = self.definition.after_part(part, hook)
                         if note:
                             notes.append(note)
                     graded[part] = self._grade_part(part, future.result(), data, Path(submission).name)
@@ -227,7 +207,7 @@ class Grader:
             profile=self.profile_name,
             settings_digest=self.settings_digest,
             parts=results,
-            curves=sorted(data.curves, key=_curve_order),  # the lab's order, whichever part finished first
+            curves=sorted(data.curves, key=lambda curve: self.definition.order(curve.name)),  # the lab's order
             execution_time=time.perf_counter() - start,
             notes=notes,
         )
@@ -245,46 +225,60 @@ class Grader:
             result.checks.extend(run_lab_check(check, data))
         return result
 
-    def _own_base_features(self, data: SubmissionData, submission: Path, work: Path, limits: Limits) -> str | None:
-        """Fit the linear classifier again on the student's own base when it is not the reference's.
 
-        Runs before any check reads `linear`. Returns a note for the student, or None when the
-        shared reference features were right (the same base) or when no base was built (the
-        load_base checks say why). Never raises for what the returned base is or does.
-        """
+@dataclass
+class PartHook:
+    """What a lab's `after_part(part, hook)` may use once a part's worker is done (before its checks)."""
+
+    grader: Grader
+    part: str
+    data: SubmissionData
+    submission: Path
+    work: Path
+    limits: Limits
+    probes: tuple[str, ...]  # the part's probes that ran
+
+    @property
+    def public(self) -> bool:
+        return self.grader.public
+
+    @property
+    def profile(self):
+        return self.grader.inputs.profile
+
+    @property
+    def load(self):
+        return self.grader.ctx.split_loader(self.profile)
+
+    @property
+    def reference(self):
+        return self.grader.reference
+
+    @property
+    def trainer(self):
+        return self.data.trainer
+
+    def reference_modules(self):
+        return self.grader.reference_modules()
+
+    def value(self, name: str):
+        """The submission's value of a fixture, or None when it could not be produced."""
         try:
-            student = data.get("base")  # the same loaded model the load_base check judges
+            return self.data.get(name)
         except MissingData:
             return None
-        try:
-            difference = base_difference(student, self.reference.base)
-        except Exception as exc:  # noqa: BLE001  (a returned object the grader cannot even compare)
-            difference = f"a base the grader could not compare ({type(exc).__name__}: {str(exc)[:200]})"
-        if difference is None:
-            return None
-        profile = self.inputs.profile
-        try:
-            arrays = features_of(
-                student, self.reference_lab().feature_extraction.extract_features, self.ctx.split_loader(profile),
-                profile.base.image_size,
-            )
-        except Exception as exc:  # noqa: BLE001  (a base the grader cannot run earns no linear accuracy)
-            data.runs["feature_extraction"].outcomes["linear_classifier"] = {
-                "name": "linear_classifier", "ok": False,
-                "error": f"The grader could not extract features with the base from load_base ({difference}): {type(exc).__name__}: {exc}",
-            }
-            return f"load_base returned a base other than the reference's ({difference}) that the grader could not run."
-        folder = write_linear_inputs(work / "linear-own-base", arrays, profile.seed)
-        module = self.ctx.config.parts["feature_extraction"].module
+
+    def fail_probe(self, probe: str, error: str) -> None:
+        """Record `probe` of this part as failed with `error` (its checks then fail with it)."""
+        self.data.runs[self.part].outcomes[probe] = {"name": probe, "ok": False, "error": error}
+
+    def rerun(self, probes: tuple[str, ...], inputs_dir: Path, artifacts: tuple[str, ...] = ()) -> PartRun:
+        """Run `probes` of this part again in the sandbox on `inputs_dir`; `artifacts` are then read from that run."""
+        grader = self.grader
         again = run_part(
-            "feature_extraction", submission, module, self.inputs, work, self.hidden_paths(), limits,
-            self.isolation_level, probes=("linear_classifier",), inputs_dir=folder,
+            self.part, self.submission, grader.ctx.config.parts[self.part].module, grader.inputs, self.work,
+            grader.hidden_paths(), self.limits, grader.isolation_level, probes=tuple(probes), inputs_dir=inputs_dir,
         )
-        # Read from that run's own output folder, as data; the grader applies it to the
-        # own-base features of the validation and hidden splits, which no worker ever sees.
-        data.artifact_runs["linear"] = again
-        data.trainer.linear_features = {"validation": arrays["validation"], "test": arrays["test"]}
-        return (
-            f"load_base returned a base other than the reference's ({difference}), so fit_linear_classifier was "
-            "fitted and scored on that base's features (extracted by the grader with the reference's preprocessing and pooling)."
-        )
+        for name in artifacts:
+            self.data.artifact_runs[name] = again
+        return again

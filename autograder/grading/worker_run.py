@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import autograder
-from autograder.grading.inputs import WEIGHTS_PARTS, GradingInputs
+from autograder.grading.inputs import GradingInputs
 from autograder.grading.result import SandboxSummary
 from autograder.probes.protocol import REPORT, REQUEST, ProbeRequest
 from autograder.sandbox import GIB, Limits, PythonEntry, UntrustedArtifactError, read_json, run_sandboxed
@@ -95,9 +95,9 @@ def run_part(
         folder.chmod(0o755)
     for path in (*code.iterdir(), request_dir / REQUEST):
         path.chmod(0o644)
-    # Only the parts that build the pretrained base see the weights (a scratch model that
-    # loaded ImageNet weights would not be trained from scratch).
-    with_weights = part in WEIGHTS_PARTS
+    # Only the lab's WEIGHTS_PARTS see the pretrained weights (a model the lab trains from
+    # scratch must not be able to load them).
+    with_weights = part in inputs.weights_parts
     weights = [inputs.keras_home, Path(inputs.settings["weights_file"]).resolve().parent] if with_weights else []
     result = run_sandboxed(
         PythonEntry(module="autograder.probes.worker", args=(str(request_dir / REQUEST),)),

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.config import PART_NAMES, CourseConfig
+from autograder.config import CourseConfig
 from autograder.release.markers import find_blocks, solution_text, strip_solutions
 from autograder.release.notebook import notebook_text
 from autograder.release.public_checks import public_checks
@@ -53,7 +53,7 @@ class Transform:
 
 def stub_modules(state: ReleaseState) -> None:
     """Each part's module with solution bodies replaced by `raise NotImplementedError(hint)`."""
-    for part in PART_NAMES:
+    for part in state.config.part_names:
         name = state.config.parts[part].module
         path = state.solutions / name
         if not path.is_file():
@@ -76,13 +76,15 @@ def student_notebook(state: ReleaseState) -> None:
 
 
 def lab_probes_file(state: ReleaseState) -> None:
-    """The lab's probes (public grader code the workers run), as they are."""
+    """The lab's probes and definition (public grader code: what the workers run, what the grader trains), as they are."""
+    from autograder.lab import DEFINITION_FILE  # noqa: PLC0415
     from autograder.probes.declare import PROBES_FILE  # noqa: PLC0415
 
-    path = state.solutions / PROBES_FILE
-    if not path.is_file():
-        raise ReleaseError(f"Expected the lab's probes in {path}. Received: no such file")
-    state.files[PROBES_FILE] = GENERATED_HEADER + path.read_text(encoding="utf-8")
+    for name in (PROBES_FILE, DEFINITION_FILE):
+        path = state.solutions / name
+        if not path.is_file():
+            raise ReleaseError(f"Expected the lab's {name} in {path}. Received: no such file")
+        state.files[name] = GENERATED_HEADER + path.read_text(encoding="utf-8")
 
 
 def public_check_files(state: ReleaseState) -> None:
@@ -105,8 +107,11 @@ def _snapshot(solutions: str, digest: str, config_json: str) -> str:
     from autograder.grading.public import snapshot_text  # noqa: PLC0415  (imports Keras)
     from autograder.training.lab_modules import load_lab_modules  # noqa: PLC0415
 
-    lab = load_lab_modules(Path(solutions), prefix=f"release_reference_{digest}")
-    return snapshot_text(lab, CourseConfig.model_validate_json(config_json))
+    from autograder.lab import load_definition  # noqa: PLC0415
+
+    config = CourseConfig.model_validate_json(config_json)
+    lab = load_lab_modules(Path(solutions), config.parts, prefix=f"release_reference_{digest}")
+    return snapshot_text(lab, config, load_definition(solutions))
 
 
 def reference_snapshot(state: ReleaseState) -> None:
@@ -117,10 +122,14 @@ def reference_snapshot(state: ReleaseState) -> None:
     """
     from autograder.grading.public import SNAPSHOT, SnapshotError  # noqa: PLC0415
 
+    from autograder.lab import load_definition  # noqa: PLC0415
+
     if not any(name.startswith(f"{CHECKS_DIR}/") for name in state.files):
         return
+    if load_definition(state.solutions).public_snapshot is None:
+        return  # a lab whose public checks need no reference values
     digest = hashlib.sha256(
-        b"".join(state.solutions.joinpath(state.config.parts[p].module).read_bytes() for p in PART_NAMES)
+        b"".join(state.solutions.joinpath(name).read_bytes() for name in [*(spec.module for spec in state.config.parts.values()), "definition.py"])
     ).hexdigest()[:16]
     try:
         text = _snapshot(str(state.solutions.resolve()), digest, state.config.model_dump_json())
@@ -138,8 +147,8 @@ def _code_lines(name: str, text: str) -> set[str]:
 def no_solution_leaks(state: ReleaseState) -> None:
     """Fail if a generated file holds a marker, or a whole line of a solution block."""
     secrets: set[str] = set()
-    for part in PART_NAMES:
-        path = state.solutions / state.config.parts[part].module
+    for spec in state.config.parts.values():
+        path = state.solutions / spec.module
         source = path.read_text(encoding="utf-8")
         public = set(_code_lines(path.name, strip_solutions(source, str(path))))
         secrets |= {line for line in solution_text(source, str(path)) if len(line) >= 20} - public

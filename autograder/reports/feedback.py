@@ -15,8 +15,8 @@ could reveal the hidden test.
 Student-controlled text is a narrow channel: a failed check's message can carry the student's
 exception text, which a submission could fill with whatever it read. Every student-facing output
 (this file, Gradescope's `results.json`, the notebook exports' reports) shows it through
-`student_text`: the message's first line and the student's own frames (`scratch.py, line 12, in
-build_scratch_cnn`), never the grader's paths or frames, capped at `STUDENT_TEXT_LIMIT`
+`student_text`: the message's first line and the student's own frames (`models.py, line 12, in
+build_model`), never the grader's paths or frames, capped at `STUDENT_TEXT_LIMIT`
 characters. `student_view` applies it to a whole result.
 
 Example:
@@ -122,7 +122,7 @@ def slug(name: str) -> str:
 
 
 def image_names(curves: list[TrainingCurve]) -> list[str]:
-    """One distinct, stable file stem per curve ("scratch", "frozen-base", "scratch-2", ...)."""
+    """One distinct, stable file stem per curve ("baseline", "fine-tuned", "baseline-2", ...)."""
     stems: list[str] = []
     for curve in curves:
         stem, counter = slug(curve.name), 2

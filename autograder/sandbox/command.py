@@ -15,8 +15,8 @@ class PythonEntry:
     Give exactly one of `script`, `module` or `code`.
 
     Example:
-        >>> PythonEntry(module="autograder.worker", args=("augmentation",)).argv()[1:]
-        ['-B', '-m', 'autograder.worker', 'augmentation']
+        >>> PythonEntry(module="autograder.worker", args=("part_one",)).argv()[1:]
+        ['-B', '-m', 'autograder.worker', 'part_one']
 
     Args:
         script: A Python file to run.

@@ -83,7 +83,7 @@ def run_sandboxed(
 
     Example:
         >>> result = run_sandboxed(                                          # doctest: +SKIP
-        ...     PythonEntry(module="worker", args=("augmentation",)),
+        ...     PythonEntry(module="worker", args=("part_one",)),
         ...     workdir=submission, readable=[repo / "autograder"], writable_out=out,
         ...     hidden=[repo / "solutions", hidden_test_dir], limits=Limits(wall_time_s=120))
         >>> result.outcome, result.isolation.level                          # doctest: +SKIP

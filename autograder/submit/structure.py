@@ -28,7 +28,7 @@ class FunctionStatus:
         return self.status == OK
 
     def describe(self) -> str:
-        """One line for students, e.g. "build_augmentation: not written yet (it still raises NotImplementedError)"."""
+        """One line for students, e.g. "build_model: not written yet (it still raises NotImplementedError)"."""
         return f"{self.name}: {self.status}" + (f" ({self.detail})" if self.detail else "")
 
 

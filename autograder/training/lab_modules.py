@@ -1,24 +1,31 @@
-"""Import a lab's four modules (trusted code only: the reference solution) from a folder."""
+"""Import a lab's modules (trusted code only: the reference solution) from a folder."""
 
 from __future__ import annotations
 
 import importlib.util
 import sys
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from types import ModuleType
 
-from autograder.config import PART_NAMES
 
-
-@dataclass(frozen=True)
 class LabModules:
-    """The four modules of one copy of the lab."""
+    """The graded modules of one copy of a lab, by module name (`lab.scratch` is `scratch.py`)."""
 
-    augmentation: ModuleType
-    scratch: ModuleType
-    feature_extraction: ModuleType
-    fine_tuning: ModuleType
+    def __init__(self, modules: Mapping[str, ModuleType]) -> None:
+        self._modules = dict(modules)
+
+    def __getattr__(self, name: str) -> ModuleType:
+        try:
+            return self.__dict__["_modules"][name]
+        except KeyError:
+            raise AttributeError(f"The lab has no module {name}.py (modules: {sorted(self.__dict__['_modules'])})") from None
+
+    def __getitem__(self, name: str) -> ModuleType:
+        return self._modules[name]
+
+    def __iter__(self):
+        return iter(self._modules)
 
 
 def import_module_from(path: Path, name: str) -> ModuleType:
@@ -36,16 +43,22 @@ def import_module_from(path: Path, name: str) -> ModuleType:
     return module
 
 
-def load_lab_modules(folder: Path, prefix: str = "lab") -> LabModules:
-    """Import `<folder>/<part>.py` for each part.
+def module_files(parts: Mapping[str, object] | Iterable[str]) -> list[str]:
+    """The module files of a course's parts (`config.parts`), or the files given as they are."""
+    if isinstance(parts, Mapping):
+        return [getattr(settings, "module", settings) for settings in parts.values()]
+    return list(parts)
+
+
+def load_lab_modules(folder: Path, parts, prefix: str = "lab") -> LabModules:
+    """Import `<folder>/<module>` for each part's module (`parts`: `config.parts` or file names).
 
     Raises:
         FileNotFoundError: a module file is missing (the message names it).
     """
     folder = Path(folder)
-    missing = [f"{part}.py" for part in PART_NAMES if not (folder / f"{part}.py").is_file()]
+    files = module_files(parts)
+    missing = [name for name in files if not (folder / name).is_file()]
     if missing:
         raise FileNotFoundError(f"Expected the lab's modules in {folder}. Missing: {missing}")
-    return LabModules(
-        **{part: import_module_from(folder / f"{part}.py", f"{prefix}_{part}") for part in PART_NAMES}
-    )
+    return LabModules({Path(name).stem: import_module_from(folder / name, f"{prefix}_{Path(name).stem}") for name in files})

@@ -84,7 +84,7 @@ def test_tta_mistakes_are_recognised(images, mistake, message):
 
 def test_tta_shape(images):
     per_crop = np.zeros((10, 3))
-    result = check_predict_with_tta(np.zeros((3, 1)), per_crop)
+    result = check_predict_with_tta(np.zeros((3, 1)), per_crop, function="predict_with_tta")
     assert (
         result.message
         == "Expected predict_with_tta to return shape (3,) (one probability per image). Received: shape=(3, 1)"

@@ -60,9 +60,16 @@ def test_nested_budget_value_is_reported(tmp_path):
 
 
 def test_missing_part_is_reported(tmp_path):
-    path = write_config(tmp_path, lambda raw: raw["parts"].pop("fine_tuning"))
-    with pytest.raises(ConfigError, match="Missing: \\['fine_tuning'\\]"):
-        load_config(path)
+    from autograder.context import CourseContext
+
+    def drop_part(raw):
+        raw["parts"].pop("fine_tuning")
+        raw["paths"]["solutions"] = str(REPO / raw["paths"]["solutions"])
+        raw["paths"]["release"] = str(REPO / raw["paths"]["release"])
+
+    ctx = CourseContext.create(write_config(tmp_path, drop_part), download=False)
+    with pytest.raises(ConfigError, match="parts.*Missing: \\['fine_tuning'\\]"):
+        ctx.definition()
 
 
 def test_tta_size_smaller_than_crop_is_rejected(tmp_path):

@@ -17,14 +17,13 @@ from pathlib import Path
 
 import pytest
 
-from autograder.config import PART_NAMES
 from tests.conftest import TEST_PROFILE
 
 
 def modules_of(folder: Path, ctx, target: Path) -> Path:
     """A submission folder holding only the four graded modules copied from `folder`."""
     target.mkdir(parents=True, exist_ok=True)
-    for part in PART_NAMES:
+    for part in ctx.config.part_names:
         shutil.copy(folder / ctx.config.parts[part].module, target)
     return target
 

@@ -9,12 +9,13 @@ from pathlib import Path
 import jupytext
 import pytest
 
-from autograder.config import PART_NAMES, load_config
+from autograder.config import load_config
 from autograder.export.lab_notebook import ExportError, build_lab, without_module_prefixes
 from autograder.release import strip_solutions
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIG = load_config(REPO / "course.yaml")
+PART_NAMES = CONFIG.part_names
 SOLUTIONS = REPO / CONFIG.paths.solutions
 MODULES = {Path(CONFIG.parts[p].module).stem for p in PART_NAMES}
 

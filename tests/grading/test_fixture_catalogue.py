@@ -14,7 +14,7 @@ from autograder.probes.declare import PROBES_FILE, LabProbes
 
 def test_the_catalogue_names_every_parameter_of_every_check(ctx):
     lab = LabProbes.read(ctx.solutions_dir / PROBES_FILE)
-    catalogue = {item.name: item for item in fixture_catalogue(lab)}
+    catalogue = {item.name: item for item in fixture_catalogue(lab, ctx.definition())}
     checks = collect_checks(ctx.solutions_dir / "checks", ctx.config)
     asked = {name for check in checks for name in check.parameters}
     assert asked - set(catalogue) == set()
@@ -22,8 +22,9 @@ def test_the_catalogue_names_every_parameter_of_every_check(ctx):
         if not item.part:
             continue
         assert item.part in ctx.config.parts, item
-        if item.source.startswith("trained from "):  # trained from artifacts of the catalogue
-            assert all(catalogue[need].part == item.part for need in item.source.removeprefix("trained from ").split(", ")), item
+        if ", trained from " in item.source:  # a run trained from artifacts of the catalogue
+            needs = item.source.split(", trained from ")[1].split(", ")
+            assert all(catalogue[need].part == item.part for need in needs), item
         else:  # read from or measured on a probe of its part
             assert any(f"probe {name}" in item.source for name in lab.names(item.part)), item
 
@@ -37,7 +38,7 @@ def test_course_checks_lists_fixtures_and_the_checks_with_their_points(ctx):
     env = {**os.environ, "COLUMNS": "250"}
     listed = runner.invoke(app, ["checks", "--fixtures"], env=env)
     assert listed.exit_code == 0, listed.output
-    for item in fixture_catalogue(LabProbes.read(ctx.solutions_dir / PROBES_FILE)):
+    for item in fixture_catalogue(LabProbes.read(ctx.solutions_dir / PROBES_FILE), ctx.definition()):
         assert item.name in listed.output
     assert "probe transfer_model" in listed.output and "keras.Model" in listed.output
     table = runner.invoke(app, ["checks"], env=env)

@@ -13,14 +13,14 @@ from autograder.probes.worker import run
 
 def test_the_hidden_checks_use_every_probe(ctx):
     lab = LabProbes.read(ctx.solutions_dir / PROBES_FILE)
-    needed = needed_probes(collect_checks(ctx.solutions_dir / "checks", ctx.config), lab)
+    needed = needed_probes(collect_checks(ctx.solutions_dir / "checks", ctx.config), lab, ctx.definition())
     assert needed == {part: lab.names(part) for part in lab.by_part}
     assert set(lab.by_part) == set(ctx.config.parts)
 
 
 def test_the_public_checks_skip_the_probes_only_hidden_checks_need(ctx):
     lab = LabProbes.read(ctx.release_dir / PROBES_FILE)
-    needed = needed_probes(collect_checks(ctx.release_dir / "checks", ctx.config, complete=False), lab)
+    needed = needed_probes(collect_checks(ctx.release_dir / "checks", ctx.config, complete=False), lab, ctx.definition(public=True))
     assert needed["augmentation"] == ("augmentation_block", "ten_crops")
     assert "features" not in needed["feature_extraction"] and "linear_classifier" not in needed["feature_extraction"]
     assert "unfreeze_elsewhere" not in needed["fine_tuning"]

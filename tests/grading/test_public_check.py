@@ -57,7 +57,7 @@ def test_public_inputs_hold_no_real_images_or_labels(public_inputs):
 
 
 def test_snapshot_serves_the_public_checks(ctx, public_inputs):
-    reference = SnapshotReference.read(ctx.release_dir / "checks" / SNAPSHOT, "smoke", public_inputs)
+    reference = SnapshotReference.read(ctx.release_dir / "checks" / SNAPSHOT, "smoke", public_inputs, ctx.definition(public=True).snapshot_settings)
     assert reference.scratch_150.total == 3_453_121
     assert reference.base.trainable == 0 and reference.base.total > 0
     head = [row for row in reference.transfer_model if row.trainable_params and not row.container]
@@ -75,11 +75,11 @@ def test_snapshot_made_for_other_settings_is_refused_by_name(ctx, public_inputs,
     edited = tmp_path / SNAPSHOT
     edited.write_text(json.dumps(document))
     with pytest.raises(SnapshotError, match=r"fine_tune_at: snapshot 7, course.yaml 100.*course release"):
-        SnapshotReference.read(edited, "smoke", public_inputs)
+        SnapshotReference.read(edited, "smoke", public_inputs, ctx.definition(public=True).snapshot_settings)
     with pytest.raises(SnapshotError, match=r"profile 'nope'.*Received: profiles"):
-        SnapshotReference.read(ctx.release_dir / "checks" / SNAPSHOT, "nope", public_inputs)
+        SnapshotReference.read(ctx.release_dir / "checks" / SNAPSHOT, "nope", public_inputs, ())
     with pytest.raises(SnapshotError, match="no such file"):
-        SnapshotReference.read(tmp_path / "missing.json", "smoke", public_inputs)
+        SnapshotReference.read(tmp_path / "missing.json", "smoke", public_inputs, ())
 
 
 @pytest.mark.slow

@@ -8,7 +8,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.config import PART_NAMES, load_config
+from autograder.config import load_config
 from autograder.release import MarkerError, build_release, release_drift, strip_solutions, write_release
 from autograder.release.build import ReleaseError, Transform, no_solution_leaks, stub_modules
 from autograder.release.markers import solution_text
@@ -17,6 +17,7 @@ from autograder.training.lab_modules import import_module_from
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIG = load_config(REPO / "course.yaml")
+PART_NAMES = CONFIG.part_names
 SOLUTIONS = REPO / CONFIG.paths.solutions
 RELEASE = REPO / CONFIG.paths.release
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.config import PART_NAMES, load_config
+from autograder.config import load_config
 from autograder.export.lab_notebook import build_lab
 from autograder.notebook_submission import (
     NotebookSubmissionError,
@@ -20,6 +20,7 @@ from autograder.notebook_submission import (
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIG = load_config(REPO / "course.yaml")
+PART_NAMES = CONFIG.part_names
 SOLUTIONS = REPO / CONFIG.paths.solutions
 GRADED = graded_functions(CONFIG)
 

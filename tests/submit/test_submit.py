@@ -12,14 +12,13 @@ from typer.testing import CliRunner
 
 from autograder import submit
 from autograder.cli import app
-from autograder.config import PART_NAMES
 from autograder.submit.manifest import MANIFEST, verify_zip
 from autograder.submit.structure import MISSING, OK, STUB, SYNTAX, function_statuses
 
 
 def working_copy(ctx, source: Path, target: Path) -> Path:
     target.mkdir(parents=True)
-    for part in PART_NAMES:
+    for part in ctx.config.part_names:
         shutil.copy(source / ctx.config.parts[part].module, target)
     return target
 
@@ -44,7 +43,7 @@ def test_solution_modules_pass_and_zip_with_a_manifest(ctx, tmp_path):
     with zipfile.ZipFile(report.archive) as zf:
         names = set(zf.namelist())
         manifest = json.loads(zf.read(MANIFEST))
-    modules = {ctx.config.parts[p].module for p in PART_NAMES}
+    modules = {ctx.config.parts[p].module for p in ctx.config.part_names}
     assert names == modules | {"helpers.py", MANIFEST}
     assert manifest["kind"] == "modules" and manifest["lab"] == ctx.config.course.lab
     assert set(manifest["files"]) == modules | {"helpers.py"}
@@ -128,5 +127,5 @@ def test_course_grade_accepts_the_zip(ctx, tmp_path):
     report = submit.main(ctx, folder, tmp_path / "bob.zip", checks=False)
     result = course_grade(ctx, report.archive, tmp_path / "graded")
     assert result.submission == "bob"
-    assert [p.part for p in result.parts] == list(PART_NAMES)
+    assert [p.part for p in result.parts] == list(ctx.config.part_names)
     assert result.score == 0 and {p.sandbox.outcome for p in result.parts} == {"ok"}

@@ -25,4 +25,4 @@ def augmentation_is_identity_at_inference(augmentation_block, settings):
 
 @check(part="augmentation", points=4, visibility="visible", name="ten_crops: corners, centre and mirrors in order")
 def ten_crops_geometry(ten_crops, reference):
-    return check_ten_crops(ten_crops, reference.ten_crops)
+    return check_ten_crops(ten_crops, reference.ten_crops, function="ten_crops")

@@ -66,7 +66,7 @@ def augmentation_works_in_tf_data_and_in_a_model(augmentation_block, settings):
 
 @check(part="augmentation", points=4, visibility="visible", name="ten_crops: corners, centre and mirrors in order")
 def ten_crops_geometry(ten_crops, reference):
-    return check_ten_crops(ten_crops, reference.ten_crops)
+    return check_ten_crops(ten_crops, reference.ten_crops, function="ten_crops")
 
 
 @check(part="augmentation", points=4, visibility="hidden", name="predict_with_tta averages the ten crops")
@@ -75,4 +75,4 @@ def predict_with_tta_is_the_mean_over_ten_crops(tta_predictions, reference, grad
 
     model = keras.models.load_model(grader_inputs / "tta_model.keras", safe_mode=True)
     per_crop = predictions_per_crop(lambda x: model.predict(x, verbose=0), reference.ten_crops)
-    return check_predict_with_tta(tta_predictions, per_crop, atol=1e-4)
+    return check_predict_with_tta(tta_predictions, per_crop, atol=1e-4, function="predict_with_tta")
