@@ -17,7 +17,7 @@ from autograder.config import ConfigError
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 app = typer.Typer(
-    help="Author, release, run and grade the transfer-learning lab.",
+    help="Author, release, run and grade a course's deep-learning labs.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
@@ -27,6 +27,10 @@ err = Console(stderr=True)
 EXIT_SOME_NOT_GRADED = 3  # `course grade`: some submissions got a zero row because they could not be graded
 
 ConfigOpt = Annotated[Optional[Path], typer.Option("--config", help="course.yaml (default: found from the current folder).")]
+LabOpt = Annotated[
+    Optional[str],
+    typer.Option("--lab", "-l", help="The course's lab [env COURSE_LAB; default: the lab folder you are in, else course.default_lab]."),
+]
 DataOpt = Annotated[
     Optional[Path], typer.Option("--data-dir", help="Folder holding cats_and_dogs_filtered/ and the hidden split [env COURSE_DATA_DIR].")
 ]
@@ -37,21 +41,22 @@ CacheOpt = Annotated[Optional[Path], typer.Option("--cache-dir", help="Decoded-i
 ProfileOpt = Annotated[Optional[str], typer.Option("--profile", "-p", help="Budget from course.yaml: smoke, cpu, gpu.")]
 
 
-def _context(config=None, data_dir=None, weights_dir=None, cache_dir=None):
+def _context(config=None, data_dir=None, weights_dir=None, cache_dir=None, lab=None):
     from autograder.context import CourseContext  # noqa: PLC0415
 
-    return CourseContext.create(config, data_dir, weights_dir, cache_dir)
+    return CourseContext.create(config, data_dir, weights_dir, cache_dir, lab=lab)
 
 
 @app.command()
 def release(
     check: Annotated[bool, typer.Option("--check", help="Only verify the committed release; exit 1 on drift.")] = False,
     config: ConfigOpt = None,
+    lab: LabOpt = None,
 ) -> None:
     """Generate assignments/ (stubs, notebook, public checks) from solutions/."""
     from autograder import release as stage  # noqa: PLC0415
 
-    ctx = _context(config)
+    ctx = _context(config, lab=lab)
     problems = stage.main(ctx, check=check)
     if problems:
         err.print(f"[red]The release in {ctx.release_dir} has drifted from {ctx.solutions_dir}:[/red]")
@@ -67,13 +72,14 @@ def reference(
     profile: ProfileOpt = None,
     only: Annotated[Optional[list[str]], typer.Option("--only", help="Run only these variants (repeatable).")] = None,
     config: ConfigOpt = None,
+    lab: LabOpt = None,
     data_dir: DataOpt = None,
     weights_dir: WeightsOpt = None,
     cache_dir: CacheOpt = None,
     verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="Show Keras epoch logs.")] = 0,
 ) -> None:
     """Train the reference solution under a profile and print its accuracy on the hidden split."""
-    ctx = _context(config, data_dir, weights_dir, cache_dir)
+    ctx = _context(config, data_dir, weights_dir, cache_dir, lab)
     ctx.profile(profile)  # an unknown profile fails at once, before Keras loads
     from autograder import reference as stage  # noqa: PLC0415
 
@@ -100,6 +106,7 @@ def grade(
         Optional[float], typer.Option("--grading-memory-gb", min=0.1, help="Memory cap of a grading process (default 3 x worker_memory_gb).")
     ] = None,
     config: ConfigOpt = None,
+    lab: LabOpt = None,
     data_dir: DataOpt = None,
     weights_dir: WeightsOpt = None,
     cache_dir: CacheOpt = None,
@@ -114,11 +121,11 @@ def grade(
     from autograder.grading.batch import BatchOptions, files_for, run_batch  # noqa: PLC0415
     from autograder.reports.summary import results_as_json, scores_table  # noqa: PLC0415
 
-    ctx = _context(config, data_dir, weights_dir, cache_dir)
+    ctx = _context(config, data_dir, weights_dir, cache_dir, lab)
     name = profile or ctx.config.default_profile
     options = BatchOptions(
         profile=name, out=out.resolve(), jobs=jobs, force=force,
-        config=str(ctx.config_path), data_dir=_str(data_dir), weights_dir=_str(weights_dir), cache_dir=_str(cache_dir),
+        config=str(ctx.config_path), lab=ctx.lab, data_dir=_str(data_dir), weights_dir=_str(weights_dir), cache_dir=_str(cache_dir),
         user=user, grading_seconds=grading_seconds, grading_memory_gb=grading_memory_gb,
     )
     results = run_batch(list(submissions), options, console=err)
@@ -137,9 +144,10 @@ def grade(
 
 @app.command("check")
 def check_cmd(
-    folder: Annotated[Path, typer.Argument(help="Your working copy (the folder with the four modules).")] = Path("."),
+    folder: Annotated[Path, typer.Argument(help="Your working copy (the folder with the lab's modules).")] = Path("."),
     profile: Annotated[str, typer.Option("--profile", "-p", help="Budget; smoke is quick.")] = "smoke",
     config: ConfigOpt = None,
+    lab: LabOpt = None,
     data_dir: DataOpt = None,
     weights_dir: WeightsOpt = None,
     cache_dir: CacheOpt = None,
@@ -147,7 +155,7 @@ def check_cmd(
     """Run the public checks on your working copy and say what passes, what fails and why."""
     from autograder.grading import check as stage  # noqa: PLC0415
 
-    ctx = _context(config, data_dir, weights_dir, cache_dir)
+    ctx = _context(config, data_dir, weights_dir, cache_dir, lab)
     result = stage.main(ctx, folder.resolve(), profile, console=console)
     if result.score < result.max_score:
         raise typer.Exit(1)
@@ -163,12 +171,13 @@ def calibrate(
     seeds: Annotated[int, typer.Option("--seeds", min=1, help="Reference runs to derive thresholds from.")] = 3,
     fresh: Annotated[int, typer.Option("--fresh", min=0, help="Extra fresh seeds to verify the thresholds on.")] = 0,
     config: ConfigOpt = None,
+    lab: LabOpt = None,
     data_dir: DataOpt = None,
     weights_dir: WeightsOpt = None,
     cache_dir: CacheOpt = None,
 ) -> None:
     """Train the reference over seeds and write the profile's accuracy thresholds."""
-    ctx = _context(config, data_dir, weights_dir, cache_dir)
+    ctx = _context(config, data_dir, weights_dir, cache_dir, lab)
     ctx.profile(profile)  # an unknown profile fails at once, before Keras loads
     from autograder import calibration as stage  # noqa: PLC0415
 
@@ -189,21 +198,23 @@ def checks_list(
     fixtures: Annotated[bool, typer.Option("--fixtures", help="List every name a check may ask for: its part, source and type.")] = False,
     public: Annotated[bool, typer.Option("--public", help="The release's public checks instead of all of them.")] = False,
     config: ConfigOpt = None,
+    lab: LabOpt = None,
 ) -> None:
     """List the lab's checks (part, points, visibility, what each asks for), or with --fixtures the fixture catalogue."""
     from autograder.grading import listing  # noqa: PLC0415
 
-    listing.main(_context(config), fixtures, public, console=console)
+    listing.main(_context(config, lab=lab), fixtures, public, console=console)
 
 
 @app.command("config")
-def show_config(config: ConfigOpt = None) -> None:
-    """Validate course.yaml and print its parts and profiles."""
+def show_config(config: ConfigOpt = None, lab: LabOpt = None) -> None:
+    """Validate course.yaml and print its labs, and the chosen lab's parts and profiles."""
     from autograder.config import find_config, load_config  # noqa: PLC0415
 
     path = find_config(config)
-    course = load_config(path)
-    console.print(f"[bold]{course.course.title}[/bold] ({path})")
+    course = load_config(path, lab)
+    console.print(f"{course.course.name} ({path}): labs {', '.join(course.labs)}")
+    console.print(f"[bold]{course.course.lab}[/bold]: {course.course.title}")
     for name, part in course.parts.items():
         console.print(f"  part {name:20s} {part.points:5.1f} pts  {part.module}")
     for name, prof in course.profiles.items():
@@ -221,6 +232,7 @@ def export_cmd(
     ] = None,
     check: Annotated[bool, typer.Option("--check", help="Only compare OUT with a fresh export; exit 1 on drift.")] = False,
     config: ConfigOpt = None,
+    lab: LabOpt = None,
     data_dir: DataOpt = None,
     weights_dir: WeightsOpt = None,
     cache_dir: CacheOpt = None,
@@ -228,7 +240,7 @@ def export_cmd(
     """Export the autograder to Gradescope, otter-grader or nbgrader, generated from solutions/."""
     from autograder import export as stage  # noqa: PLC0415
 
-    ctx = _context(config, data_dir, weights_dir, cache_dir)
+    ctx = _context(config, data_dir, weights_dir, cache_dir, lab)
     out = out or Path("export") / platform
     try:
         lines = stage.main(ctx, platform, out.resolve(), profile, with_data=data, check=check)
@@ -247,12 +259,13 @@ def export_cmd(
 
 @app.command()
 def submit(
-    folder: Annotated[Path, typer.Argument(help="Your working copy (the four modules, or lab.ipynb).")] = Path("."),
+    folder: Annotated[Path, typer.Argument(help="Your working copy (the lab's modules, or lab.ipynb).")] = Path("."),
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="The zip to write (default: <lab>-submission.zip).")] = None,
     checks: Annotated[bool, typer.Option("--checks/--no-checks", help="Run the public checks first (slow).")] = True,
     force: Annotated[bool, typer.Option("--force", help="Write the zip even when errors were found.")] = False,
     profile: Annotated[str, typer.Option("--profile", "-p", help="Profile of the public checks.")] = "smoke",
     config: ConfigOpt = None,
+    lab: LabOpt = None,
     data_dir: DataOpt = None,
     weights_dir: WeightsOpt = None,
     cache_dir: CacheOpt = None,
@@ -260,7 +273,7 @@ def submit(
     """Check your working copy and package it as the zip you hand in (with a manifest)."""
     from autograder import submit as stage  # noqa: PLC0415
 
-    ctx = _context(config, data_dir, weights_dir, cache_dir)
+    ctx = _context(config, data_dir, weights_dir, cache_dir, lab)
     report = stage.main(ctx, folder, out, checks=checks, force=force, profile=profile, console=console)
     for line in report.notes:
         console.print(line, markup=False)

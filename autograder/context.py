@@ -29,9 +29,11 @@ class CourseContext:
         weights_dir: str | os.PathLike | None = None,
         cache_dir: str | os.PathLike | None = None,
         download: bool = True,
+        lab: str | None = None,
     ) -> CourseContext:
+        """The course file (found as `find_config` does) seen from one lab (`--lab`, `$COURSE_LAB`, ...)."""
         path = find_config(config)
-        course = load_config(path)
+        course = load_config(path, lab)
         return cls(path, course, resolve_locations(path, course, data_dir, weights_dir, cache_dir), download)
 
     def profile(self, name: str | None = None) -> Profile:
@@ -45,11 +47,18 @@ class CourseContext:
     def release_dir(self) -> Path:
         return self.locations.root / self.config.paths.release
 
-    def definition(self, public: bool = False):
-        """The lab's definition (`definition.py`): the solutions' copy, or the release's when `public`."""
-        from autograder.config import ConfigError  # noqa: PLC0415
-        from autograder.lab import load_definition  # noqa: PLC0415
+    @property
+    def lab(self) -> str:
+        return self.config.course.lab
 
+    def definition(self, public: bool | None = None):
+        """The lab's definition (`definition.py`): the solutions' copy, the release's when `public`
+        (default: the solutions' where there are solutions, as on a student's machine there are not)."""
+        from autograder.config import ConfigError  # noqa: PLC0415
+        from autograder.lab import DEFINITION_FILE, load_definition  # noqa: PLC0415
+
+        if public is None:
+            public = not (self.solutions_dir / DEFINITION_FILE).is_file()
         definition = load_definition(self.release_dir if public else self.solutions_dir)
         defined, listed = list(definition.part_inputs), list(self.config.parts)
         if sorted(defined) != sorted(listed):
@@ -65,21 +74,41 @@ class CourseContext:
 
         return load_lab_modules(self.solutions_dir, self.config.parts, prefix=prefix)
 
-    def weights_file(self, profile: Profile) -> Path:
-        base = profile.base
+    def weights_file(self, profile: Profile) -> Path | None:
+        """The ImageNet weight file of the profile's pretrained `base` (None for a lab without one)."""
+        base = getattr(profile, "base", None)
+        if base is None:
+            return None
         return resolve_weights(
             base.architecture, base.alpha, base.image_size, self.locations.weights_dir, self.download
         )
 
+    def has_hidden_split(self) -> bool:
+        """Whether the grader can read the hidden test split here (a student's machine cannot)."""
+        from autograder.data import DataNotFoundError, locate_hidden_test  # noqa: PLC0415
+
+        if getattr(self.definition().module, "load_split", None) is not None:
+            return True
+        try:
+            locate_hidden_test(self.config, self.locations)
+        except DataNotFoundError:
+            return False
+        return True
+
     def split_loader(self, profile: Profile):
         """A memoised `(split, image_size) -> ImageSet` for this profile's subsets."""
+
+        lab_loader = getattr(self.definition().module, "load_split", None)
 
         def load(split: str, image_size: int) -> ImageSet:
             key = (profile.description, split, image_size)
             if key not in self._splits:
-                self._splits[key] = load_split(
-                    self.config, self.locations, profile, split, image_size, download=self.download
-                )
+                if lab_loader is not None:  # a lab whose data is not an image folder
+                    self._splits[key] = lab_loader(profile, split, image_size)
+                else:
+                    self._splits[key] = load_split(
+                        self.config, self.locations, profile, split, image_size, download=self.download
+                    )
             return self._splits[key]
 
         return load

@@ -13,21 +13,75 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
+from pydantic import ConfigDict, Field, model_validator
 
-from autograder.bases import populate_keras_home
-from autograder.checks._layers import to_numpy
+from autograder.config import Profile as CourseProfile
+from autograder.config.models import Frozen
 from autograder.data import DataNotFoundError
 from autograder.grading.inputs import shuffled
 from autograder.grading.linear_model import predict_positive, read_linear
-from autograder.grading.measure import assign_weights, measure_continued, measure_returned, same_structure
 from autograder.grading.result import TrainingCurve
 from autograder.grading.training import SubmissionTrainer, early_stopping_from
 from autograder.lab import Measured, Run
 from autograder.probes.context import nested_base
 from autograder.training.pipeline import LabRunner, RunResult, accuracy, as_float, timer
 from autograder.training.seeding import seed_everything
+
+# -- the lab's settings: its section of each profile in course.yaml ---------------------------
+class ScratchBudget(Frozen):
+    image_size: int = Field(ge=32, le=512)
+    epochs: int = Field(ge=1)
+    dropout: float = Field(ge=0.0, lt=1.0)
+    batch_size: int | None = Field(default=None, ge=1)  # None: the profile's batch_size
+
+
+class BaseModelConfig(Frozen):
+    architecture: Literal["MobileNetV2", "MobileNet"] = "MobileNetV2"
+    alpha: float = Field(gt=0.0, le=1.4)
+    image_size: int = Field(ge=32, le=224)
+
+
+class TransferBudget(Frozen):
+    epochs: int = Field(ge=1)
+    learning_rate: float = Field(gt=0.0, lt=1.0)
+    dropout: float = Field(ge=0.0, lt=1.0)
+
+
+class FineTuneBudget(Frozen):
+    epochs: int = Field(ge=1)
+    fine_tune_at: int = Field(ge=0)
+    learning_rate: float = Field(gt=0.0, lt=1.0)
+    patience: int = Field(ge=1)
+
+
+class TTAConfig(Frozen):
+    resize_to: int = Field(ge=32, le=512)
+
+
+class Profile(CourseProfile):
+    """A profile of this lab: image sizes, epochs, the pretrained base and each part's budget."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    scratch: ScratchBudget
+    base: BaseModelConfig  # the engine resolves this base's ImageNet weights (`course.weights_file`)
+    transfer: TransferBudget
+    fine_tuning: FineTuneBudget
+    tta: TTAConfig
+
+    @model_validator(mode="after")
+    def _tta_larger_than_crop(self) -> Profile:
+        if self.tta.resize_to < self.base.image_size:
+            raise ValueError(
+                "Expected tta.resize_to >= base.image_size (the crops are cut from the resized "
+                f"image). Received: tta.resize_to={self.tta.resize_to}, "
+                f"base.image_size={self.base.image_size}"
+            )
+        return self
+
 
 # -- the runs, declared once ------------------------------------------------------------------
 # Published numbers are for the same task with 2,000 training images.
@@ -186,6 +240,8 @@ class Grading(SubmissionTrainer):
         )
 
     def frozen_base(self, model) -> TrainingCurve:
+        from autograder.grading.measure import assign_weights, same_structure  # noqa: PLC0415
+
         self.fresh(model)
         base = nested_base(model)
         reference = self.reference.base
@@ -206,6 +262,8 @@ class Grading(SubmissionTrainer):
         return [np.asarray(w) for w in model.get_weights()]
 
     def fine_tuned(self, model, callbacks) -> TrainingCurve:
+        from autograder.grading.measure import assign_weights  # noqa: PLC0415
+
         weights = self.cached("frozen_weights", self._frozen_weights)
         shapes = [tuple(w.shape) for w in model.weights]
         if shapes != [tuple(w.shape) for w in weights]:
@@ -220,16 +278,22 @@ class Grading(SubmissionTrainer):
         )
 
 
+def _measure():
+    from autograder.grading import measure  # noqa: PLC0415  (imports Keras)
+
+    return measure
+
+
 # Measured by the grader on a returned model (never in the student's process).
 MEASURED = {
     "transfer_probe": Measured(
         "feature_extraction", "transfer_model",
-        lambda out, inputs, seed: measure_returned(out, "transfer_model.keras", inputs, seed),
+        lambda out, inputs, seed: _measure().measure_returned(out, "transfer_model.keras", inputs, seed),
         "(TrainingProbe, compile description): what moved in real training steps, measured by the grader",
     ),
     "fine_tune_probe": Measured(
         "fine_tuning", "fine_tuning_model",
-        lambda out, inputs, seed: measure_continued(out, "fine_tune_model.keras", inputs, seed, trained="frozen_model.keras"),
+        lambda out, inputs, seed: _measure().measure_continued(out, "fine_tune_model.keras", inputs, seed, trained="frozen_model.keras"),
         "(TrainingProbe, compile description): what moved in real training steps, measured by the grader",
     ),
 }
@@ -372,6 +436,8 @@ def build_inputs(build) -> None:
         _build_public(build)
         return
     profile, worker, hidden, load = build.profile, build.worker, build.hidden, build.load
+    from autograder.bases import populate_keras_home  # noqa: PLC0415
+
     dummy_model().save(worker / "dummy_model.keras")
     size, crop = profile.base.image_size, profile.base.image_size
     seed_everything(profile.seed)
@@ -413,6 +479,8 @@ def build_inputs(build) -> None:
 
 def _build_public(build) -> None:
     from autograder.grading.public import coordinate_images  # noqa: PLC0415
+
+    from autograder.bases import populate_keras_home  # noqa: PLC0415
 
     settings, worker, hidden, profile = build.settings, build.worker, build.hidden, build.profile
     seed = int(settings["seed"])
@@ -482,6 +550,8 @@ BASE_ATOL = 1e-6
 
 def base_difference(student, reference) -> str | None:
     """None when `student` holds the reference's weights at its input size; else what differs."""
+    from autograder.checks._layers import to_numpy  # noqa: PLC0415
+
     if tuple(student.input_shape) != tuple(reference.input_shape):
         return f"input shape {tuple(student.input_shape)}, the reference's is {tuple(reference.input_shape)}"
     got, want = student.weights, reference.weights

@@ -32,6 +32,7 @@ def _train_seeds(ctx, profile, seeds, console, label):
     lab = ctx.reference_modules("calibration")
     load, weights = ctx.split_loader(profile), ctx.weights_file(profile)
     accuracies: dict[str, list[float]] = {name: [] for name in graded}
+    sizes: dict[str, int] = {}  # hidden-test images each run was measured on
     for i, seed in enumerate(seeds, start=1):
         runner = definition.reference_runner(lab, profile, load, weights, seed=seed)
         with console.status(f"{label}: seed {seed} ({i}/{len(seeds)})") as status:
@@ -39,8 +40,9 @@ def _train_seeds(ctx, profile, seeds, console, label):
                 graded, progress=lambda step: status.update(f"{label}: seed {seed} ({i}/{len(seeds)}): {definition.label(step)}")
             ):
                 accuracies[result.name].append(result.accuracy)
+                sizes[result.name] = len(result.labels) if result.labels is not None else 0
         console.print(f"  seed {seed}: " + ", ".join(f"{n} {accuracies[n][-1]:.3f}" for n in graded))
-    return accuracies
+    return accuracies, sizes
 
 
 def main(
@@ -56,15 +58,14 @@ def main(
     console = console or Console()
     profile = ctx.profile(profile_name)
     calibration_seeds = [profile.seed + i for i in range(seeds)]
-    accuracies = _train_seeds(ctx, profile, calibration_seeds, console, "Calibrating")
-    test_images = len(ctx.split_loader(profile)("test", profile.base.image_size))
+    accuracies, sizes = _train_seeds(ctx, profile, calibration_seeds, console, "Calibrating")
     import keras  # noqa: PLC0415
 
     calibration = Calibration(
         profile=profile_name,
         profile_digest=profile_digest(profile),
         seeds=calibration_seeds,
-        thresholds={name: derive_threshold(values, test_images) for name, values in accuracies.items()},
+        thresholds={name: derive_threshold(values, sizes[name]) for name, values in accuracies.items()},
         hardware=machine_summary(),
         backend=keras.backend.backend(),
         date=datetime.date.today().isoformat(),
@@ -75,7 +76,7 @@ def main(
     fresh_accuracies = {}
     if fresh:
         fresh_seeds = [profile.seed + 1000 + i for i in range(fresh)]
-        fresh_accuracies = _train_seeds(ctx, profile, fresh_seeds, console, "Checking fresh seeds")
+        fresh_accuracies, _ = _train_seeds(ctx, profile, fresh_seeds, console, "Checking fresh seeds")
         calibration.notes["fresh_seeds"] = fresh_seeds
         calibration.notes["fresh_accuracies"] = {k: [round(v, 4) for v in vals] for k, vals in fresh_accuracies.items()}
         calibration.notes["fresh_all_pass"] = all(

@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
-from autograder.config.models import CourseConfig
+from autograder.config.models import CourseConfig, CourseFile, CourseInfo
 
 CONFIG_ENV = "COURSE_CONFIG"
 CONFIG_NAME = "course.yaml"
@@ -19,10 +19,10 @@ class ConfigError(ValueError):
     """`course.yaml` is missing, unreadable or invalid."""
 
 
-def _format_validation_error(path: Path, error: ValidationError) -> str:
+def _format_validation_error(path: Path, error: ValidationError, prefix: str = "") -> str:
     lines = [f"Invalid course configuration in {path}:"]
     for item in error.errors():
-        key = ".".join(str(part) for part in item["loc"]) or "<top level>"
+        key = ".".join([prefix] * bool(prefix) + [str(part) for part in item["loc"]]) or "<top level>"
         received = item.get("input")
         if item["type"] == "extra_forbidden":
             lines.append(f"  {key}: unknown key. Received: {key}={received!r}")
@@ -53,21 +53,93 @@ def find_config(explicit: str | os.PathLike | None = None) -> Path:
     )
 
 
-def load_config(path: str | os.PathLike | None = None) -> CourseConfig:
-    """Parse and validate a course file; raise `ConfigError` naming the bad key and value."""
-    file = find_config(path)
+LAB_ENV = "COURSE_LAB"
+
+
+def _read(file: Path) -> dict:
     try:
         raw = yaml.safe_load(file.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise ConfigError(f"Invalid YAML in {file}: {exc}") from None
     if not isinstance(raw, dict):
-        raise ConfigError(
-            f"Expected a mapping at the top level of {file}. Received: {type(raw).__name__}"
-        )
+        raise ConfigError(f"Expected a mapping at the top level of {file}. Received: {type(raw).__name__}")
+    return raw
+
+
+def _lab_folders(course: CourseFile, root: Path, lab: str) -> tuple[Path, Path]:
+    solutions = Path(course.paths.solutions.format(lab=lab))
+    release = Path(course.paths.release.format(lab=lab))
+    return (solutions if solutions.is_absolute() else root / solutions), (release if release.is_absolute() else root / release)
+
+
+def choose_lab(course: CourseFile, root: Path, lab: str | None = None) -> str:
+    """The lab a command works on: `--lab`, `$COURSE_LAB`, the lab folder we are in, `course.default_lab`, the only lab."""
+    names = sorted(course.labs)
+    chosen = lab or os.environ.get(LAB_ENV)
+    if chosen:
+        if chosen not in course.labs:
+            raise ConfigError(f"Unknown lab. Expected one of {names}. Received: lab={chosen!r}")
+        return chosen
+    here = Path.cwd().resolve()
+    for name in names:
+        if any(folder.resolve() == here or folder.resolve() in here.parents for folder in _lab_folders(course, root, name)):
+            return name
+    if course.course.default_lab:
+        return course.course.default_lab
+    if len(names) == 1:
+        return names[0]
+    raise ConfigError(f"The course has several labs {names}: pass --lab or set ${LAB_ENV}.")
+
+
+def _lab_profile_model(solutions: Path, release: Path):
+    """The lab's own `Profile` model from its definition (the solutions' copy, else the release's), or None."""
+    from autograder.config.models import Profile  # noqa: PLC0415
+
+    for folder in (solutions, release):
+        if (folder / "definition.py").is_file():
+            from autograder.lab import load_definition  # noqa: PLC0415
+
+            model = getattr(load_definition(folder).module, "Profile", None)
+            return model if isinstance(model, type) and issubclass(model, Profile) else None
+    return None
+
+
+def load_config(path: str | os.PathLike | None = None, lab: str | None = None) -> CourseConfig:
+    """Parse and validate a course file and return the view of one lab (see `choose_lab`).
+
+    Raises `ConfigError` naming the bad key path and value.
+    """
+    from autograder.config.models import Profile  # noqa: PLC0415
+
+    file = find_config(path)
+    raw = _read(file)
     try:
-        return CourseConfig.model_validate(raw)
+        course = CourseFile.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError(_format_validation_error(file, exc)) from None
+    name = choose_lab(course, file.parent, lab)
+    entry = course.labs[name]
+    solutions, release = _lab_folders(course, file.parent, name)
+    model = _lab_profile_model(solutions, release) or Profile
+    profiles = {}
+    for profile_name, budget in entry.profiles.items():
+        merged = {**course.profiles[profile_name].model_dump(), **budget}
+        try:
+            profiles[profile_name] = model.model_validate(merged)
+        except ValidationError as exc:
+            raise ConfigError(_format_validation_error(file, exc, prefix=f"labs.{name}.profiles.{profile_name}")) from None
+    paths = course.paths.model_copy(
+        update={"solutions": course.paths.solutions.format(lab=name), "release": course.paths.release.format(lab=name)}
+    )
+    try:
+        return CourseConfig(
+            course=CourseInfo(name=course.course.name, lab=name, title=entry.title),
+            paths=paths, data=entry.data, parts=entry.parts, profiles=profiles,
+            default_profile=course.default_profile if course.default_profile in profiles else next(iter(profiles)),
+            labs=tuple(course.labs),
+        )
+    except ValidationError as exc:
+        raise ConfigError(_format_validation_error(file, exc, prefix=f"labs.{name}")) from None
 
 
 @dataclass(frozen=True)

@@ -2,16 +2,23 @@
 
 Every model rejects unknown keys and is frozen, so a typo in `course.yaml` is an error
 that names the key path instead of a silently ignored setting.
+
+The file describes a course: its labs (`labs:`), the profiles they share and this machine's
+paths. `load_config(path, lab)` returns the view of ONE lab that every verb works with
+(`CourseConfig`): the lab's parts and data, its paths (templated with `{lab}`), and each
+profile with the course's shared settings and the lab's budget merged, typed by the lab's own
+`Profile` model when its `definition.py` declares one.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-# A part's name: a Python identifier in lower case (it names folders, tests and gradebook columns).
-PartName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$")]
+# A part's or lab's name: a Python identifier in lower case (it names folders, tests and gradebook columns).
+Name = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$")]
+PartName = Name
 
 
 class Frozen(BaseModel):
@@ -21,26 +28,30 @@ class Frozen(BaseModel):
 
 
 class CourseInfo(Frozen):
+    """The course's name and the lab a command works on (one lab's view)."""
+
     name: str
-    lab: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    lab: Name
     title: str
 
 
 class PathsConfig(Frozen):
     """Repository-relative locations, plus optional machine paths (null: use flags or env)."""
 
-    solutions: str = "solutions/transfer_learning"
-    release: str = "assignments/transfer_learning"
+    solutions: str = "solutions/{lab}"
+    release: str = "assignments/{lab}"
     data_dir: str | None = None
     weights_dir: str | None = None
     cache_dir: str | None = None
 
 
 class DataConfig(Frozen):
-    dataset: str = "cats_and_dogs_filtered"
+    """A lab's image-folder dataset (Kaggle layout) and its hidden test folder."""
+
+    dataset: str
     download_url: str
-    hidden_test: str = "cats_and_dogs_extra"
-    classes: tuple[str, str] = ("cats", "dogs")
+    hidden_test: str
+    classes: tuple[str, ...] = Field(min_length=2)
 
 
 class PartConfig(Frozen):
@@ -50,38 +61,13 @@ class PartConfig(Frozen):
     functions: tuple[str, ...] = Field(min_length=1)
 
 
-class ScratchBudget(Frozen):
-    image_size: int = Field(ge=32, le=512)
-    epochs: int = Field(ge=1)
-    dropout: float = Field(ge=0.0, lt=1.0)
-    batch_size: int | None = Field(default=None, ge=1)  # None: the profile's batch_size
+class Profile(BaseModel):
+    """A grading budget: what every lab's profile has; a lab's own `Profile` subclass adds its budget.
 
+    Without a lab model the lab's sections are kept as given (extra keys are allowed here only).
+    """
 
-class BaseModelConfig(Frozen):
-    architecture: Literal["MobileNetV2", "MobileNet"] = "MobileNetV2"
-    alpha: float = Field(gt=0.0, le=1.4)
-    image_size: int = Field(ge=32, le=224)
-
-
-class TransferBudget(Frozen):
-    epochs: int = Field(ge=1)
-    learning_rate: float = Field(gt=0.0, lt=1.0)
-    dropout: float = Field(ge=0.0, lt=1.0)
-
-
-class FineTuneBudget(Frozen):
-    epochs: int = Field(ge=1)
-    fine_tune_at: int = Field(ge=0)
-    learning_rate: float = Field(gt=0.0, lt=1.0)
-    patience: int = Field(ge=1)
-
-
-class TTAConfig(Frozen):
-    resize_to: int = Field(ge=32, le=512)
-
-
-class Profile(Frozen):
-    """A grading budget: image sizes, how many images, epochs, batch size and base model."""
+    model_config = ConfigDict(extra="allow", frozen=True)
 
     description: str
     seed: int = 1337
@@ -89,32 +75,67 @@ class Profile(Frozen):
     train_images: int | None = Field(default=None, ge=2)
     validation_images: int | None = Field(default=None, ge=2)
     test_images: int | None = Field(default=None, ge=2)
-    scratch: ScratchBudget
-    base: BaseModelConfig
-    transfer: TransferBudget
-    fine_tuning: FineTuneBudget
-    tta: TTAConfig
     worker_seconds: float = Field(default=300.0, gt=0)  # wall-clock limit of one part's sandboxed worker
     worker_memory_gb: float = Field(default=4.0, gt=0)
 
+
+class SharedProfile(Frozen):
+    """A profile as the course declares it for every lab: what it is for, its seed, the sandbox limits."""
+
+    description: str
+    seed: int = 1337
+    worker_seconds: float = Field(default=300.0, gt=0)
+    worker_memory_gb: float = Field(default=4.0, gt=0)
+
+
+class LabEntry(Frozen):
+    """One lab of the course: its title, data, parts and its budget for each profile it offers."""
+
+    title: str
+    data: DataConfig | None = None
+    parts: dict[PartName, PartConfig] = Field(min_length=1)
+    profiles: dict[str, dict[str, Any]] = Field(min_length=1)
+
+
+class CourseInfoFile(Frozen):
+    name: str
+    default_lab: Name | None = None
+
+
+class CourseFile(Frozen):
+    """`course.yaml` as written: the course, shared profiles, machine paths and its labs."""
+
+    course: CourseInfoFile
+    paths: PathsConfig = PathsConfig()
+    default_profile: str = "smoke"
+    profiles: dict[str, SharedProfile] = Field(min_length=1)
+    labs: dict[Name, LabEntry] = Field(min_length=1)
+
     @model_validator(mode="after")
-    def _tta_larger_than_crop(self) -> Profile:
-        if self.tta.resize_to < self.base.image_size:
+    def _consistent(self) -> CourseFile:
+        if self.course.default_lab is not None and self.course.default_lab not in self.labs:
             raise ValueError(
-                "Expected tta.resize_to >= base.image_size (the crops are cut from the resized "
-                f"image). Received: tta.resize_to={self.tta.resize_to}, "
-                f"base.image_size={self.base.image_size}"
+                f"Expected course.default_lab to name one of {sorted(self.labs)}. Received: default_lab={self.course.default_lab!r}"
             )
+        for lab, entry in self.labs.items():
+            unknown = sorted(set(entry.profiles) - set(self.profiles))
+            if unknown:
+                raise ValueError(
+                    f"Expected labs.{lab}.profiles to name profiles of the course {sorted(self.profiles)}. Received: {unknown}"
+                )
         return self
 
 
 class CourseConfig(Frozen):
+    """One lab's view of the course: what every verb works with."""
+
     course: CourseInfo
     paths: PathsConfig = PathsConfig()
-    data: DataConfig
+    data: DataConfig | None = None
     parts: dict[PartName, PartConfig] = Field(min_length=1)
     profiles: dict[str, Profile]
     default_profile: str = "smoke"
+    labs: tuple[str, ...] = ()  # every lab of the course, for listings
 
     @model_validator(mode="after")
     def _complete(self) -> CourseConfig:
@@ -131,7 +152,7 @@ class CourseConfig(Frozen):
             return self.profiles[name]
         except KeyError:
             raise KeyError(
-                f"Unknown profile. Expected one of {sorted(self.profiles)}. Received: profile={name!r}"
+                f"Unknown profile for lab {self.course.lab!r}. Expected one of {sorted(self.profiles)}. Received: profile={name!r}"
             ) from None
 
     @property

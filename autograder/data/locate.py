@@ -32,8 +32,17 @@ def _check_layout(root: Path, splits: tuple[str, ...], classes: tuple[str, ...])
     return root
 
 
+def _require_data(config: CourseConfig) -> None:
+    if config.data is None:
+        raise DataNotFoundError(
+            f"Lab {config.course.lab!r} declares no image dataset (no `data:` under labs.{config.course.lab} in course.yaml); "
+            "its definition.py loads its data"
+        )
+
+
 def dataset_candidates(config: CourseConfig, locations: Locations) -> list[Path]:
     """Folders searched, in order, for the training/validation set."""
+    _require_data(config)
     name = config.data.dataset
     found = []
     if locations.data_dir is not None:
@@ -52,6 +61,7 @@ def locate_dataset(config: CourseConfig, locations: Locations, download: bool = 
     Raises:
         DataNotFoundError: the configured folder is wrong, or nothing is found and `download` is off.
     """
+    _require_data(config)
     splits, classes = ("train", "validation"), config.data.classes
     if locations.data_dir is not None:
         # An explicitly configured folder must be right: never fall back silently.
@@ -81,6 +91,7 @@ def locate_hidden_test(config: CourseConfig, locations: Locations) -> Path:
     Raises:
         DataNotFoundError: no data folder is configured or it lacks the hidden split.
     """
+    _require_data(config)
     env = os.environ.get("COURSE_HIDDEN_DIR")
     if env:
         root = Path(env).expanduser()

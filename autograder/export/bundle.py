@@ -58,19 +58,33 @@ def _data_files(ctx: CourseContext, profile: str) -> dict[str, Path]:
     from autograder.data import locate_hidden_test  # noqa: PLC0415
 
     data_dir = ctx.locations.data_dir
-    if data_dir is None:
+    if data_dir is None and ctx.config.data is not None:
         raise FileNotFoundError("Expected a data folder to bundle (--data-dir or COURSE_DATA_DIR). Received: none")
     files = {}
-    folders = {
-        ctx.config.data.dataset: data_dir / ctx.config.data.dataset,
-        ctx.config.data.hidden_test: locate_hidden_test(ctx.config, ctx.locations),
+    data = ctx.config.data
+    folders = {} if data is None else {
+        data.dataset: data_dir / data.dataset,
+        data.hidden_test: locate_hidden_test(ctx.config, ctx.locations),
     }
     for name, folder in folders.items():
         for path in _files(folder):
             files[f"{DATA_DIR}/{name}/{path.relative_to(folder).as_posix()}"] = path
     weights = ctx.weights_file(ctx.profile(profile))
-    files[f"{WEIGHTS_DIR}/{weights.name}"] = weights
+    if weights is not None:
+        files[f"{WEIGHTS_DIR}/{weights.name}"] = weights
     return files
+
+
+def _pin_lab(path: Path, lab: str) -> str:
+    """Make the bundled `course.yaml` choose `lab` by default (a platform grades one lab)."""
+    text = path.read_text(encoding="utf-8")
+    text, count = re.subn(r"^(\s+default_lab:)[ \t]*[^#\n]*?([ \t]*#.*)?$", rf"\g<1> {lab}\g<2>", text, count=1, flags=re.M)
+    if count != 1:
+        text, count = re.subn(r"^course:[ \t]*\n", f"course:\n  default_lab: {lab}\n", text, count=1, flags=re.M)
+    if count != 1:
+        raise ExportError(f"{path}: expected a `course:` section to set default_lab in. Received: none")
+    path.write_text(text, encoding="utf-8")
+    return _digest(path)
 
 
 def _point_at_bundled_data(path: Path) -> str:
@@ -100,6 +114,7 @@ def write_bundle(ctx: CourseContext, folder: Path, profile: str, with_data: bool
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, target)
         digests[name] = _digest(path)
+    digests["course.yaml"] = _pin_lab(folder / "course.yaml", ctx.lab)
     if with_data:
         digests["course.yaml"] = _point_at_bundled_data(folder / "course.yaml")
     manifest = {"profile": profile, "with_data": with_data, "files": digests}

@@ -169,6 +169,6 @@ def export(ctx: CourseContext, out: Path, profile: str, with_data: bool = True) 
     archive = zip_folder(tree, out / ZIP_NAME)
     return [
         f"Upload {archive} as the autograder of a Gradescope programming assignment (Configure Autograder).",
-        "Students upload the four modules, their lab.ipynb, or the zip `course submit` writes.",
+        f"Students upload the {len(ctx.config.parts)} modules, their lab.ipynb, or the zip `course submit` writes.",
         *([] if with_data else ["The zip holds no data: the image needs COURSE_DATA_DIR and COURSE_WEIGHTS_DIR set."]),
     ]

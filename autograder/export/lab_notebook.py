@@ -108,9 +108,14 @@ def _byte_col(line: str, col: int) -> int:
     return len(line.encode("utf-8")[:col].decode("utf-8", errors="ignore"))
 
 
+def python_only(source: str) -> str:
+    """A notebook cell's code with IPython magics and shell lines (`%...`, `!...`) blanked, for `ast` (line numbers kept)."""
+    return "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines())
+
+
 def without_module_prefixes(source: str, modules: set[str], where: str) -> str:
-    """`lab.py` code with `import augmentation` lines dropped and `augmentation.f` turned into `f`."""
-    tree = ast.parse(source)
+    """`lab.py` code with `import module` lines dropped and `module.f` turned into `f`."""
+    tree = ast.parse(python_only(source))
     lines = source.splitlines()
     drop: set[int] = set()
     edits: list[tuple[int, int, int]] = []
@@ -137,7 +142,7 @@ def without_module_prefixes(source: str, modules: set[str], where: str) -> str:
 
 def _bound_names(source: str) -> set[str]:
     names = set()
-    for node in ast.parse(source).body:
+    for node in ast.parse(python_only(source)).body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             names.add(node.name)
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
@@ -190,7 +195,7 @@ def build_lab(solutions: Path, config: CourseConfig) -> list[LabCell]:
         if cell.cell_type == "markdown":
             experiments.append(LabCell("markdown", cell.source, None, f"lab-{len(experiments):02d}"))
             continue
-        used = {n.value.id for n in ast.walk(ast.parse(cell.source))
+        used = {n.value.id for n in ast.walk(ast.parse(python_only(cell.source)))
                 if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id in modules}
         text = without_module_prefixes(cell.source, set(modules), str(solutions / NOTEBOOK_SOURCE))
         for module in used:

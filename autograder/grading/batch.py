@@ -77,6 +77,7 @@ class BatchOptions:
     checks_dir: Path | None = None
     isolation_level: str | None = None
     config: str | None = None
+    lab: str | None = None  # the course's lab to grade (default: as `course.yaml` and $COURSE_LAB choose)
     data_dir: str | None = None
     weights_dir: str | None = None
     cache_dir: str | None = None
@@ -210,7 +211,7 @@ def failed_result(ctx: CourseContext, profile: str, name: str, reason: str, cont
 
 
 def _context(options: BatchOptions) -> CourseContext:
-    return CourseContext.create(options.config, options.data_dir, options.weights_dir, options.cache_dir)
+    return CourseContext.create(options.config, options.data_dir, options.weights_dir, options.cache_dir, lab=options.lab)
 
 
 def make_grader(options: BatchOptions):
@@ -271,7 +272,7 @@ def _warm_image_cache(ctx: CourseContext, profile_name: str, gid: int) -> None:
     profile = ctx.profile(profile_name)
     fresh = CourseContext(ctx.config_path, ctx.config, ctx.locations, ctx.download)  # dropped after: no arrays kept
     load = fresh.split_loader(profile)
-    sizes = sorted({profile.scratch.image_size, profile.base.image_size, profile.tta.resize_to})
+    sizes = sorted(ctx.definition().image_sizes(profile)) if ctx.definition().image_sizes else []  # the lab's, if it decodes images
     for split in ("train", "validation", "test"):
         for size in sizes:
             try:
@@ -423,4 +424,4 @@ def _batch_digest(options: BatchOptions, ctx: CourseContext) -> str:
     from autograder.grading.inputs import _digest  # noqa: PLC0415
 
     profile = ctx.profile(options.profile)
-    return f"{options.profile}-{_digest(ctx, profile)}:{_checks_digest(options, ctx)}"
+    return f"{ctx.lab}-{options.profile}-{_digest(ctx, profile)}:{_checks_digest(options, ctx)}"

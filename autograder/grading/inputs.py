@@ -28,7 +28,6 @@ except ImportError:  # pragma: no cover  (Windows: no locking; the grader's sand
 
 from autograder.config import Profile
 from autograder.context import CourseContext
-from autograder.data import DataNotFoundError, locate_hidden_test
 from autograder.training.seeding import seed_everything
 
 INPUTS_VERSION = 5
@@ -228,12 +227,8 @@ def prepare_inputs(ctx: CourseContext, profile_name: str, console=None) -> Gradi
     """Build (or reuse from the cache) the grading inputs of a profile."""
     profile = ctx.profile(profile_name)
     weights_file = ctx.weights_file(profile)
-    try:
-        locate_hidden_test(ctx.config, ctx.locations)
-        variant = ""
-    except DataNotFoundError:
-        variant = "-public"
-    root = ctx.locations.cache_dir / "grading" / f"{profile_name}-{_digest(ctx, profile)}{variant}"
+    variant = "" if ctx.has_hidden_split() else "-public"
+    root = ctx.locations.cache_dir / "grading" / f"{ctx.lab}-{profile_name}-{_digest(ctx, profile)}{variant}"
 
     def build(staging: Path) -> None:
         if console is not None:

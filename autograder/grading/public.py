@@ -52,7 +52,7 @@ def public_settings(definition, profile: Profile, weights_file: Path) -> dict:
 
 
 def _digest(profile: Profile, weights_file: Path, probes: Path, definition_file: Path) -> str:
-    text = f"{INPUTS_VERSION}|public|{SNAPSHOT_VERSION}|{profile.model_dump_json()}|{Path(weights_file).name}"
+    text = f"{INPUTS_VERSION}|public|{SNAPSHOT_VERSION}|{profile.model_dump_json()}|{Path(weights_file).name if weights_file else '-'}"
     digest = hashlib.sha256(text.encode())
     for path in (Path(probes), Path(definition_file)):
         digest.update(path.read_bytes() if path.is_file() else b"<missing>")
@@ -66,7 +66,7 @@ def prepare_public_inputs(ctx: CourseContext, profile_name: str, console=None) -
     definition = ctx.definition(public=True)  # a student has the release, not the solutions
     settings = public_settings(definition, profile, weights_file)
     probes = ctx.release_dir / PROBES_FILE
-    root = ctx.locations.cache_dir / "grading" / f"public-{profile_name}-{_digest(profile, weights_file, probes, definition.source)}"
+    root = ctx.locations.cache_dir / "grading" / f"public-{ctx.lab}-{profile_name}-{_digest(profile, weights_file, probes, definition.source)}"
 
     def build(staging: Path) -> None:
         if console is not None:
@@ -162,7 +162,9 @@ def profile_snapshot(lab, profile: Profile, definition) -> dict:
 
 def snapshot_text(lab, config: CourseConfig, definition) -> str:
     """`checks/reference.json` for every profile of `config`, as deterministic JSON text."""
-    profiles = {name: profile_snapshot(lab, config.profile(name), definition) for name in sorted(config.profiles)}
+    model = getattr(definition.module, "Profile", None)  # the lab's own typed profile, if it has one
+    typed = {name: model.model_validate(p.model_dump()) if model else p for name, p in config.profiles.items()}
+    profiles = {name: profile_snapshot(lab, typed[name], definition) for name in sorted(typed)}
     document = {
         "about": "Expected values of the public checks, derived from the reference solution by `course release`.",
         "version": SNAPSHOT_VERSION,

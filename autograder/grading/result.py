@@ -31,7 +31,8 @@ class TrainingCurve:
     accuracy: float
     history: dict[str, list[float]] = field(default_factory=dict)
     labels: list[int] = field(default_factory=list)
-    probabilities: list[float] = field(default_factory=list)
+    probabilities: list = field(default_factory=list)  # one P(class 1) per image, or one row of class probabilities
+    classes: list[str] = field(default_factory=list)  # class names by label, for reports
 
 
 @dataclass

@@ -109,6 +109,12 @@ class Grader:
         self.lab_cache: dict = {}  # what the lab's trainer reads once per batch
         self._reference_modules = None
 
+    def class_names(self) -> tuple[str, ...]:
+        """The lab's class names by label: its data's classes, else its definition's `CLASSES`."""
+        if self.ctx.config.data is not None:
+            return tuple(self.ctx.config.data.classes)
+        return tuple(getattr(self.definition.module, "CLASSES", ()))
+
     def reference_modules(self):
         """The reference modules, imported once (trusted code, for a lab's own steps after a part)."""
         if self._reference_modules is None:
@@ -147,10 +153,11 @@ class Grader:
         from autograder.data import locate_hidden_test  # noqa: PLC0415
 
         paths = [self.ctx.solutions_dir, self.inputs.hidden, self.ctx.locations.cache_dir / "images"]
-        try:
-            paths.append(locate_hidden_test(self.ctx.config, self.ctx.locations))
-        except FileNotFoundError:
-            pass
+        if self.ctx.config.data is not None:
+            try:
+                paths.append(locate_hidden_test(self.ctx.config, self.ctx.locations))
+            except FileNotFoundError:
+                pass
         return [p for p in paths if p.exists()]
 
     def grade(self, submission: Path, parts: tuple[str, ...] | None = None) -> SubmissionResult:
@@ -201,6 +208,9 @@ class Grader:
                     graded[part] = self._grade_part(part, future.result(), data, Path(submission).name)
             results = [graded[part] for part in parts]
             notes += [note for note in trainer.notes if note not in notes]
+        classes = self.class_names()
+        for curve in data.curves:
+            curve.classes = list(classes)
         return SubmissionResult(
             submission=Path(submission).name,
             content_hash=content_hash(Path(submission), modules),

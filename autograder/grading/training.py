@@ -15,7 +15,6 @@ from pathlib import Path
 import numpy as np
 
 from autograder.config import Profile
-from autograder.grading.measure import assign_weights, fresh_weights
 from autograder.grading.result import TrainingCurve
 from autograder.training.pipeline import RunResult, SplitLoader, evaluate_model, fit_model
 from autograder.training.seeding import seed_everything
@@ -82,6 +81,8 @@ class SubmissionTrainer:
 
     def fresh(self, model) -> None:
         """Re-initialise every weight as the architecture is built after seeding."""
+        from autograder.grading.measure import assign_weights, fresh_weights  # noqa: PLC0415  (imports Keras)
+
         assign_weights(model, fresh_weights(model, self.profile.seed))
 
     def hidden_arrays(self, name: str) -> dict[str, np.ndarray]:

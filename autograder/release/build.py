@@ -132,7 +132,7 @@ def reference_snapshot(state: ReleaseState) -> None:
         b"".join(state.solutions.joinpath(name).read_bytes() for name in [*(spec.module for spec in state.config.parts.values()), "definition.py"])
     ).hexdigest()[:16]
     try:
-        text = _snapshot(str(state.solutions.resolve()), digest, state.config.model_dump_json())
+        text = _snapshot(str(state.solutions.resolve()), digest, state.config.model_dump_json(serialize_as_any=True))
     except SnapshotError as exc:
         raise ReleaseError(f"Cannot derive {CHECKS_DIR}/{SNAPSHOT} from {state.solutions}: {exc}") from None
     state.files[f"{CHECKS_DIR}/{SNAPSHOT}"] = text

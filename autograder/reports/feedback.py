@@ -176,7 +176,8 @@ def _curve_section(curve: TrainingCurve, stem: str, folder: Path) -> list[str]:
         else:
             name = f"confusion-{stem}.png"
             plots.save_png(plots.confusion_matrix_figure(curve), folder / name)
-            lines += [f"![Confusion matrix of {_escape(curve.name)} (cat/dog)]({name})", ""]
+            shown = f" ({'/'.join(curve.classes)})" if curve.classes and len(curve.classes) <= 4 else ""
+            lines += [f"![Confusion matrix of {_escape(curve.name)}{_escape(shown)}]({name})", ""]
     return lines
 
 

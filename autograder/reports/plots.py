@@ -19,8 +19,7 @@ from sklearn.metrics import ConfusionMatrixDisplay, confusion_matrix
 from autograder.grading.result import TrainingCurve
 from autograder.reports.atomic import atomic_write_bytes
 
-CLASS_NAMES = ("cat", "dog")  # label 0, label 1
-THRESHOLD = 0.5  # a probability >= THRESHOLD predicts "dog"
+THRESHOLD = 0.5  # one probability per image: >= THRESHOLD predicts class 1
 DPI = 100
 
 # (panel title, training key, validation key)
@@ -43,13 +42,28 @@ def predictions_problem(curve: TrainingCurve) -> str | None:
             "Expected as many predicted probabilities as labels. "
             f"Received: labels={len(labels)}, probabilities={len(probabilities)}"
         )
-    bad_labels = sorted({label for label in labels if label not in (0, 1)})
+    rows = [p for p in probabilities if isinstance(p, (list, tuple))]
+    if rows and len(rows) != len(probabilities):
+        return "Expected one probability per image or one row of class probabilities per image. Received: both"
+    count = len(rows[0]) if rows else 2
+    if rows and (count < 2 or any(len(row) != count for row in rows)):
+        return f"Expected rows of the same number (2 or more) of class probabilities. Received: lengths {sorted({len(r) for r in rows})[:5]}"
+    bad_labels = sorted({label for label in labels if not isinstance(label, int) or not 0 <= label < count})
     if bad_labels:
-        return f"Expected labels 0 (cat) or 1 (dog). Received: labels={bad_labels[:5]}"
-    bad = [p for p in probabilities if not (isinstance(p, (int, float)) and math.isfinite(p) and 0 <= p <= 1)]
+        names = f" ({', '.join(f'{i} {n}' for i, n in enumerate(curve.classes))})" if len(curve.classes) == count else ""
+        return f"Expected labels 0 to {count - 1}{names}. Received: labels={bad_labels[:5]}"
+    values = [v for row in rows for v in row] if rows else probabilities
+    bad = [p for p in values if not (isinstance(p, (int, float)) and math.isfinite(p) and 0 <= p <= 1)]
     if bad:
         return f"Expected probabilities between 0 and 1. Received: probabilities={bad[:5]}"
     return None
+
+
+def predicted_classes(curve: TrainingCurve) -> list[int]:
+    """Each image's predicted class: the most probable class, or P(class 1) >= THRESHOLD for one probability."""
+    if curve.probabilities and isinstance(curve.probabilities[0], (list, tuple)):
+        return [max(range(len(row)), key=row.__getitem__) for row in curve.probabilities]
+    return [int(p >= THRESHOLD) for p in curve.probabilities]
 
 
 def has_predictions(curve: TrainingCurve) -> bool:
@@ -78,7 +92,7 @@ def training_curves_figure(curve: TrainingCurve) -> Figure:
 
 
 def confusion_matrix_figure(curve: TrainingCurve) -> Figure:
-    """The cat/dog confusion matrix of the curve's predictions on the hidden test split.
+    """The confusion matrix of the curve's predictions on the hidden test split (classes named by `curve.classes`).
 
     Raises:
         ValueError: when the predictions cannot be used (see `predictions_problem`).
@@ -86,13 +100,17 @@ def confusion_matrix_figure(curve: TrainingCurve) -> Figure:
     problem = predictions_problem(curve)
     if problem or not curve.labels:
         raise ValueError(problem or f"Expected predictions for curve {curve.name!r}. Received: labels=[]")
-    predicted = [int(p >= THRESHOLD) for p in curve.probabilities]
-    matrix = confusion_matrix(curve.labels, predicted, labels=[0, 1])
-    figure = Figure(figsize=(4.5, 4), dpi=DPI, layout="constrained")
+    rows = bool(curve.probabilities) and isinstance(curve.probabilities[0], (list, tuple))
+    count = len(curve.probabilities[0]) if rows else 2
+    classes = list(range(count))
+    matrix = confusion_matrix(curve.labels, predicted_classes(curve), labels=classes)
+    names = list(curve.classes) if len(curve.classes) == count else [str(c) for c in classes]
+    side = 4.5 if count <= 3 else min(12.0, 1.5 + 0.6 * count)
+    figure = Figure(figsize=(side, side * 0.9), dpi=DPI, layout="constrained")
     axes = figure.subplots()
-    display = ConfusionMatrixDisplay(matrix, display_labels=list(CLASS_NAMES))
+    display = ConfusionMatrixDisplay(matrix, display_labels=names)
     display.plot(ax=axes, cmap="Blues", colorbar=False, values_format="d")
-    axes.set_title(f"{curve.name} (threshold {THRESHOLD:g})")
+    axes.set_title(f"{curve.name} (most probable class)" if rows else f"{curve.name} (threshold {THRESHOLD:g})")
     return figure
 
 

@@ -10,7 +10,7 @@ from types import ModuleType
 
 
 class LabModules:
-    """The graded modules of one copy of a lab, by module name (`lab.scratch` is `scratch.py`)."""
+    """The graded modules of one copy of a lab, by module name (`lab.models` is `models.py`)."""
 
     def __init__(self, modules: Mapping[str, ModuleType]) -> None:
         self._modules = dict(modules)

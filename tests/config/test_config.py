@@ -14,7 +14,10 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def write_config(tmp_path: Path, mutate) -> Path:
+    """A copy of the repository's course.yaml, edited by `mutate`, whose labs' folders stay the repository's."""
     raw = yaml.safe_load((REPO / "course.yaml").read_text())
+    for folder in ("solutions", "release"):
+        raw["paths"][folder] = str(REPO / raw["paths"][folder])
     mutate(raw)
     path = tmp_path / "course.yaml"
     path.write_text(yaml.safe_dump(raw))
@@ -46,16 +49,16 @@ def test_unknown_key_names_the_key_path_and_value(tmp_path):
 
 
 def test_bad_value_names_the_key_path_and_received_value(tmp_path):
-    path = write_config(tmp_path, lambda raw: raw["parts"]["scratch"].update(points=-5))
+    path = write_config(tmp_path, lambda raw: raw["labs"]["transfer_learning"]["parts"]["scratch"].update(points=-5))
     with pytest.raises(ConfigError) as info:
         load_config(path)
-    assert "parts.scratch.points" in str(info.value)
+    assert "labs.transfer_learning.parts.scratch.points" in str(info.value)
     assert "points=-5" in str(info.value)
 
 
 def test_nested_budget_value_is_reported(tmp_path):
-    path = write_config(tmp_path, lambda raw: raw["profiles"]["cpu"]["base"].update(architecture="VGG16"))
-    with pytest.raises(ConfigError, match=r"profiles\.cpu\.base\.architecture.*'VGG16'"):
+    path = write_config(tmp_path, lambda raw: raw["labs"]["transfer_learning"]["profiles"]["cpu"]["base"].update(architecture="VGG16"))
+    with pytest.raises(ConfigError, match=r"labs\.transfer_learning\.profiles\.cpu\.base\.architecture.*'VGG16'"):
         load_config(path)
 
 
@@ -63,9 +66,7 @@ def test_missing_part_is_reported(tmp_path):
     from autograder.context import CourseContext
 
     def drop_part(raw):
-        raw["parts"].pop("fine_tuning")
-        raw["paths"]["solutions"] = str(REPO / raw["paths"]["solutions"])
-        raw["paths"]["release"] = str(REPO / raw["paths"]["release"])
+        raw["labs"]["transfer_learning"]["parts"].pop("fine_tuning")
 
     ctx = CourseContext.create(write_config(tmp_path, drop_part), download=False)
     with pytest.raises(ConfigError, match="parts.*Missing: \\['fine_tuning'\\]"):
@@ -73,7 +74,7 @@ def test_missing_part_is_reported(tmp_path):
 
 
 def test_tta_size_smaller_than_crop_is_rejected(tmp_path):
-    path = write_config(tmp_path, lambda raw: raw["profiles"]["smoke"]["tta"].update(resize_to=64))
+    path = write_config(tmp_path, lambda raw: raw["labs"]["transfer_learning"]["profiles"]["smoke"]["tta"].update(resize_to=64))
     with pytest.raises(ConfigError, match="tta.resize_to >= base.image_size"):
         load_config(path)
 
@@ -113,11 +114,22 @@ def test_cli_reports_a_bad_config_in_one_line(tmp_path):
     import subprocess
     import sys
 
-    path = write_config(tmp_path, lambda raw: raw["course"].update(lab="Transfer Learning"))
+    path = write_config(tmp_path, lambda raw: raw["course"].update(default_lab="Transfer Learning"))
     run = subprocess.run(
         [sys.executable, "-m", "autograder.cli", "config", "--config", str(path)],
         capture_output=True, text=True, check=False,
     )
     assert run.returncode == 2
-    assert "course.lab" in run.stderr and "'Transfer Learning'" in run.stderr
+    assert "course.default_lab" in run.stderr and "'Transfer Learning'" in run.stderr
     assert "Traceback" not in run.stderr
+
+
+def test_a_lab_budget_for_a_profile_the_course_does_not_declare_is_refused(tmp_path):
+    path = write_config(tmp_path, lambda raw: raw["labs"]["digits"]["profiles"].update(tiny=raw["labs"]["digits"]["profiles"]["ci"]))
+    with pytest.raises(ConfigError, match=r"labs.digits.profiles to name profiles of the course.*Received: \['tiny'\]"):
+        load_config(path, "digits")
+
+
+def test_paths_are_templated_per_lab():
+    assert load_config(REPO / "course.yaml", "digits").paths.solutions == "solutions/digits"
+    assert load_config(REPO / "course.yaml", "transfer_learning").paths.release == "assignments/transfer_learning"

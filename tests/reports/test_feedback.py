@@ -130,7 +130,7 @@ def test_unusable_curves_are_explained_not_fatal(tmp_path):
     markdown = write_feedback(result, tmp_path).read_text()
     assert "No training history was recorded for this model." in markdown
     assert "Expected as many predicted probabilities as labels. Received: labels=3, probabilities=2" in markdown
-    assert "Expected labels 0 (cat) or 1 (dog). Received: labels=\\[2\\]" in markdown  # escaped brackets
+    assert "Expected labels 0 to 1. Received: labels=\\[2\\]" in markdown  # escaped brackets
     assert sorted(p.name for p in tmp_path.iterdir()) == ["curves-scratch-2.png", "feedback.md"]
 
 
