@@ -25,15 +25,12 @@ from autograder.context import CourseContext
 from autograder.grading.batch import BatchOptions, run_batch
 from autograder.reference import machine_summary
 
-MODULES = ("augmentation.py", "scratch.py", "feature_extraction.py", "fine_tuning.py")
-
-
 def make_copies(ctx: CourseContext, root: Path, copies: int) -> Path:
     batch = root / f"batch-{copies}"
     for i in range(copies):
         folder = batch / f"student{i:02d}"
         folder.mkdir(parents=True)
-        for module in MODULES:
+        for module in (spec.module for spec in ctx.config.parts.values()):
             shutil.copy(ctx.solutions_dir / module, folder / module)
     return batch
 
@@ -43,13 +40,14 @@ def main() -> None:
     parser.add_argument("--copies", type=int, nargs="+", default=[1, 8])
     parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--profile", default="smoke")
+    parser.add_argument("--lab", help="the course's lab (default: course.default_lab)")
     parser.add_argument("--data-dir")
     parser.add_argument("--weights-dir")
     parser.add_argument("--cache-dir")
     parser.add_argument("--markdown")
     args = parser.parse_args()
     console = Console()
-    ctx = CourseContext.create(None, args.data_dir, args.weights_dir, args.cache_dir)
+    ctx = CourseContext.create(None, args.data_dir, args.weights_dir, args.cache_dir, lab=args.lab)
     grading_cache = ctx.locations.cache_dir / "grading"
     rows = []
     with tempfile.TemporaryDirectory(prefix="grading-bench-") as scratch:
@@ -61,7 +59,7 @@ def main() -> None:
                 shutil.rmtree(grading_cache, ignore_errors=True)  # the first submission prepares the inputs
                 batch = make_copies(ctx, root / f"{copies}-{jobs}", copies)
                 options = BatchOptions(
-                    profile=args.profile, out=root / f"out-{copies}-{jobs}", jobs=jobs, config=str(ctx.config_path),
+                    profile=args.profile, out=root / f"out-{copies}-{jobs}", jobs=jobs, config=str(ctx.config_path), lab=ctx.lab,
                     data_dir=args.data_dir, weights_dir=args.weights_dir, cache_dir=str(ctx.locations.cache_dir),
                 )
                 start = time.perf_counter()

@@ -83,6 +83,11 @@ class Profile(CourseProfile):
         return self
 
 
+def image_sizes(profile) -> set[int]:
+    """The sizes the runs load the splits at (the grader decodes them into its cache before a batch)."""
+    return {profile.scratch.image_size, profile.base.image_size, profile.tta.resize_to}
+
+
 # -- the runs, declared once ------------------------------------------------------------------
 # Published numbers are for the same task with 2,000 training images.
 RUNS = (

@@ -259,9 +259,9 @@ def check_recompiled(
 
 
 def check_compile_settings_on(
-    models: Mapping[str, keras.Model | Mapping[str, Any]],
+    models: Mapping[str, keras.Model | Mapping[str, Any] | tuple[keras.Model | Mapping[str, Any], float]],
     *,
-    learning_rate: float | Mapping[str, float],
+    learning_rate: float | None = None,
     **settings: Any,
 ) -> list[CheckResult]:
     """`check_compile_settings` on several models compiled by the same function, at once.
@@ -272,15 +272,18 @@ def check_compile_settings_on(
     model. Returns the same three results as `check_compile_settings`.
 
     Args:
-        models: a label for each model (e.g. "the model the grader trains") -> the model or its
-            `describe_compile` dict.
-        learning_rate: the rate every model must have, or label -> the rate that model was
-            compiled for (a probe called with an off-profile `learning_rate` must follow it).
+        models: a label for each model (e.g. "the model the grader trains") -> the model (or its
+            `describe_compile` dict), or a pair (model, the rate it was compiled for): a probe
+            called with an off-profile `learning_rate` must follow it.
+        learning_rate: the rate of every model given without one.
         settings: `check_compile_settings`'s other keywords (optimizer, loss, ...).
     """
-    rates = learning_rate if isinstance(learning_rate, Mapping) else dict.fromkeys(models, learning_rate)
+    pairs = {label: value if isinstance(value, tuple) else (value, learning_rate) for label, value in models.items()}
+    unknown = [label for label, (_, rate) in pairs.items() if rate is None]
+    if unknown:
+        raise ValueError(f"Expected a learning rate for every model (a (model, rate) pair or learning_rate=). Received: none for {unknown}")
     per_model = {
-        label: check_compile_settings(model, learning_rate=rates[label], **settings) for label, model in models.items()
+        label: check_compile_settings(model, learning_rate=rate, **settings) for label, (model, rate) in pairs.items()
     }
     combined = []
     for index, first in enumerate(next(iter(per_model.values()))):

@@ -74,16 +74,15 @@ def test_a_compile_function_must_follow_its_learning_rate_argument():
     for model in (probed, trained):  # what a compile function that ignores learning_rate does
         model.compile(optimizer=keras.optimizers.Adam(), loss="binary_crossentropy", metrics=["accuracy"])
     results = check_compile_settings_on(
-        {"the probe (learning_rate=0.00037)": probed, "the trained model": trained},
-        optimizer="Adam", learning_rate={"the probe (learning_rate=0.00037)": 0.00037, "the trained model": 1e-3},
+        {"the probe (learning_rate=0.00037)": (probed, 0.00037), "the trained model": (trained, 1e-3)}, optimizer="Adam"
     )
     assert [r.ok for r in results] == [True, False, True]
     assert results[1].message.startswith("On the probe (learning_rate=0.00037): Expected optimizer Adam with learning_rate=0.00037")
     probed.compile(optimizer=keras.optimizers.Adam(0.00037), loss="binary_crossentropy", metrics=["accuracy"])
-    followed = check_compile_settings_on(
-        {"probe": probed, "trained": trained}, optimizer="Adam", learning_rate={"probe": 0.00037, "trained": 1e-3}
-    )
+    followed = check_compile_settings_on({"probe": (probed, 0.00037), "trained": (trained, 1e-3)}, optimizer="Adam")
     assert all(r.ok for r in followed)
+    with pytest.raises(ValueError, match=r"Expected a learning rate for every model.*\['trained'\]"):
+        check_compile_settings_on({"probe": (probed, 0.00037), "trained": trained}, optimizer="Adam")
 
 
 def test_extra_metrics_allowed_unless_forbidden():

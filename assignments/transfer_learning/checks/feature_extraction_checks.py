@@ -23,9 +23,11 @@ def transfer_model_trains_only_its_head(transfer_model, reference):
 
 @check(part="feature_extraction", points=2, visibility="visible", name="compile_transfer_model: compile settings")
 def transfer_compile_settings(transfer_compile, transfer_model, settings):
-    probed = f"a model the grader built, compiled with learning_rate={settings['transfer_lr_other']:g}"
-    trained = "the model the grader trains"
+    other = settings["transfer_lr_other"]
     return check_compile_settings_on(
-        {probed: transfer_compile, trained: transfer_model},
-        optimizer="Adam", learning_rate={probed: settings["transfer_lr_other"], trained: settings["transfer_lr"]},
+        {
+            f"a model the grader built, compiled with learning_rate={other:g}": (transfer_compile, other),
+            "the model the grader trains": (transfer_model, settings["transfer_lr"]),
+        },
+        optimizer="Adam",
     )

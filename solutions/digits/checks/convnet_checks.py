@@ -34,14 +34,9 @@ def convnet_compile_settings(convnet_compile, convnet_compile_other, convnet_mod
     rate, other = settings["convnet_lr"], settings["convnet_lr_other"]
     return check_compile_settings_on(
         {
-            "a model the grader built to probe compile_convnet": convnet_compile,
-            f"the same, with learning_rate={other:g}": convnet_compile_other,
-            "the model the grader trains": convnet_model,
-        },
-        learning_rate={
-            "a model the grader built to probe compile_convnet": rate,
-            f"the same, with learning_rate={other:g}": other,
-            "the model the grader trains": rate,
+            "a model the grader built to probe compile_convnet": (convnet_compile, rate),
+            f"the same, with learning_rate={other:g}": (convnet_compile_other, other),
+            "the model the grader trains": (convnet_model, rate),
         },
         optimizer="Adam", loss="SparseCategoricalCrossentropy",
     )

@@ -34,14 +34,9 @@ def dense_compile_settings(dense_compile, dense_compile_other, dense_model, sett
     rate, other = settings["dense_lr"], settings["dense_lr_other"]
     return check_compile_settings_on(
         {
-            "a model the grader built to probe compile_dense_network": dense_compile,
-            f"the same, with learning_rate={other:g}": dense_compile_other,
-            "the model the grader trains": dense_model,
-        },
-        learning_rate={
-            "a model the grader built to probe compile_dense_network": rate,
-            f"the same, with learning_rate={other:g}": other,
-            "the model the grader trains": rate,
+            "a model the grader built to probe compile_dense_network": (dense_compile, rate),
+            f"the same, with learning_rate={other:g}": (dense_compile_other, other),
+            "the model the grader trains": (dense_model, rate),
         },
         optimizer="Adam", loss="SparseCategoricalCrossentropy",
     )

@@ -43,11 +43,13 @@ def batchnorm_layers_stay_frozen(unfreeze_other):
 
 @check(part="fine_tuning", points=3, visibility="visible", name="compile_for_fine_tuning: compile settings")
 def fine_tuning_compile_settings(fine_tuning_compile, fine_tune_model, settings):
-    probed = f"the trained frozen model, compiled with learning_rate={settings['fine_tune_lr_other']:g}"
-    trained = "the model the grader fine-tunes"
+    other = settings["fine_tune_lr_other"]
     return check_compile_settings_on(
-        {probed: fine_tuning_compile, trained: fine_tune_model},
-        optimizer="RMSprop", learning_rate={probed: settings["fine_tune_lr_other"], trained: settings["fine_tune_lr"]},
+        {
+            f"the trained frozen model, compiled with learning_rate={other:g}": (fine_tuning_compile, other),
+            "the model the grader fine-tunes": (fine_tune_model, settings["fine_tune_lr"]),
+        },
+        optimizer="RMSprop",
     )
 
 
