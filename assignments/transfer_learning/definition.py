@@ -26,6 +26,7 @@ from autograder.grading.linear_model import predict_positive, read_linear
 from autograder.grading.result import TrainingCurve
 from autograder.grading.training import SubmissionTrainer, early_stopping_from
 from autograder.lab import Measured, Run
+from autograder.lab.arguments import other_dropout, other_rate
 from autograder.probes.context import nested_base
 from autograder.training.pipeline import LabRunner, RunResult, accuracy, as_float, timer
 from autograder.training.seeding import seed_everything
@@ -306,15 +307,8 @@ MEASURED = {
 
 # -- what the probes are called with ----------------------------------------------------------
 AUGMENTATION_SIZE = 64
-# A graded function that takes a setting is also called with an off-profile value, to see that
-# it follows its argument: a rate this far from the profile's is no optimizer's default.
-OTHER_RATE_FACTOR = 0.37
-OTHER_DROPOUT = (0.13, 0.27)  # the first unless the profile uses it
-
-
-def other_dropout(rate: float) -> float:
-    """A dropout rate other than the profile's `rate` (and other than any usual default)."""
-    return OTHER_DROPOUT[0] if abs(rate - OTHER_DROPOUT[0]) > 1e-9 else OTHER_DROPOUT[1]
+# A graded function that takes a setting is also called with an off-profile value (`other_rate`,
+# `other_dropout`), to see that it follows its argument.
 
 
 def probe_settings(profile, weights_file) -> dict:
@@ -336,11 +330,11 @@ def probe_settings(profile, weights_file) -> dict:
         "transfer_dropout": profile.transfer.dropout,
         "transfer_dropout_other": other_dropout(profile.transfer.dropout),
         "transfer_lr": profile.transfer.learning_rate,
-        "transfer_lr_other": profile.transfer.learning_rate * OTHER_RATE_FACTOR,
+        "transfer_lr_other": other_rate(profile.transfer.learning_rate),
         "fine_tune_at": profile.fine_tuning.fine_tune_at,
         "fine_tune_at_other": profile.fine_tuning.fine_tune_at + 12,
         "fine_tune_lr": profile.fine_tuning.learning_rate,
-        "fine_tune_lr_other": profile.fine_tuning.learning_rate * OTHER_RATE_FACTOR,
+        "fine_tune_lr_other": other_rate(profile.fine_tuning.learning_rate),
         "patience": profile.fine_tuning.patience,
     }
 

@@ -272,7 +272,8 @@ def _warm_image_cache(ctx: CourseContext, profile_name: str, gid: int) -> None:
     profile = ctx.profile(profile_name)
     fresh = CourseContext(ctx.config_path, ctx.config, ctx.locations, ctx.download)  # dropped after: no arrays kept
     load = fresh.split_loader(profile)
-    sizes = sorted(ctx.definition().image_sizes(profile)) if ctx.definition().image_sizes else []  # the lab's, if it decodes images
+    image_sizes = ctx.definition().image_sizes  # the sizes the lab's runs load images at, if it decodes any
+    sizes = sorted(image_sizes(profile)) if image_sizes else []
     for split in ("train", "validation", "test"):
         for size in sizes:
             try:

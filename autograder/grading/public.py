@@ -47,10 +47,6 @@ def coordinate_images(count: int, side: int) -> np.ndarray:
     return images
 
 
-def public_settings(definition, profile: Profile, weights_file: Path) -> dict:
-    return definition.probe_settings(profile, weights_file)
-
-
 def _digest(profile: Profile, weights_file: Path, probes: Path, definition_file: Path) -> str:
     text = f"{INPUTS_VERSION}|public|{SNAPSHOT_VERSION}|{profile.model_dump_json()}|{Path(weights_file).name if weights_file else '-'}"
     digest = hashlib.sha256(text.encode())
@@ -64,7 +60,7 @@ def prepare_public_inputs(ctx: CourseContext, profile_name: str, console=None) -
     profile = ctx.profile(profile_name)
     weights_file = ctx.weights_file(profile)
     definition = ctx.definition(public=True)  # a student has the release, not the solutions
-    settings = public_settings(definition, profile, weights_file)
+    settings = definition.probe_settings(profile, weights_file)
     probes = ctx.release_dir / PROBES_FILE
     root = ctx.locations.cache_dir / "grading" / f"public-{ctx.lab}-{profile_name}-{_digest(profile, weights_file, probes, definition.source)}"
 

@@ -14,6 +14,7 @@ from autograder.config import Profile as CourseProfile
 from autograder.config.models import Frozen
 from autograder.grading.training import SubmissionTrainer
 from autograder.lab import Run
+from autograder.lab.arguments import other_dropout, other_rate
 from autograder.training.pipeline import LabRunner, RunResult, timer
 from autograder.training.seeding import seed_everything
 
@@ -114,14 +115,6 @@ class Grading(SubmissionTrainer):
 
 
 # -- what the probes are called with, and what the workers may read ---------------------------
-OTHER_RATE_FACTOR = 0.37  # no optimizer's default is this far from a profile's rate
-OTHER_DROPOUT = (0.13, 0.27)
-
-
-def _other_dropout(rate: float) -> float:
-    return OTHER_DROPOUT[0] if abs(rate - OTHER_DROPOUT[0]) > 1e-9 else OTHER_DROPOUT[1]
-
-
 def probe_settings(profile, weights_file) -> dict:
     """The values the probes need, as plain JSON (off-profile values catch ignored arguments)."""
     dense, convnet = profile.dense, profile.convnet
@@ -131,15 +124,15 @@ def probe_settings(profile, weights_file) -> dict:
         "dense_units": dense.hidden_units,
         "dense_units_other": dense.hidden_units + 13,
         "dense_dropout": dense.dropout,
-        "dense_dropout_other": _other_dropout(dense.dropout),
+        "dense_dropout_other": other_dropout(dense.dropout),
         "dense_lr": dense.learning_rate,
-        "dense_lr_other": dense.learning_rate * OTHER_RATE_FACTOR,
+        "dense_lr_other": other_rate(dense.learning_rate),
         "convnet_filters": convnet.filters,
         "convnet_filters_other": convnet.filters + 5,
         "convnet_dropout": convnet.dropout,
-        "convnet_dropout_other": _other_dropout(convnet.dropout),
+        "convnet_dropout_other": other_dropout(convnet.dropout),
         "convnet_lr": convnet.learning_rate,
-        "convnet_lr_other": convnet.learning_rate * OTHER_RATE_FACTOR,
+        "convnet_lr_other": other_rate(convnet.learning_rate),
     }
 
 
