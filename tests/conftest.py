@@ -9,6 +9,8 @@ import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+pytest_plugins = ["tests.platforms"]
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 
@@ -78,3 +80,35 @@ def reference_result(grader, ctx):
 def stub_result(grader, ctx):
     """The release's untouched stubs, graded once for the whole suite."""
     return grader.grade(ctx.release_dir)
+
+
+# The second lab, `digits`: the engine's own behaviour (batches, children, resume) is tested on it
+# where the lab does not matter, because it grades in seconds where transfer learning takes a minute.
+DIGITS = "digits"
+
+
+@pytest.fixture(scope="session")
+def digits(data_dir, weights_dir, cache_dir):
+    """A context on the same course.yaml for the `digits` lab."""
+    from autograder.context import CourseContext
+
+    return CourseContext.create(REPO / "course.yaml", data_dir, weights_dir, cache_dir, download=False, lab=DIGITS)
+
+
+@pytest.fixture(scope="session")
+def digits_grader(digits):
+    from autograder.grading.runner import Grader
+
+    return Grader(digits, TEST_PROFILE, digits.solutions_dir / "checks")
+
+
+@pytest.fixture(scope="session")
+def digits_reference(digits_grader, digits):
+    """The digits reference, graded once for the whole suite."""
+    return digits_grader.grade(digits.solutions_dir)
+
+
+@pytest.fixture(scope="session")
+def digits_stubs(digits_grader, digits):
+    """The digits release's untouched stubs, graded once for the whole suite."""
+    return digits_grader.grade(digits.release_dir)

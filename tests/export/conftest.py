@@ -5,14 +5,12 @@ The platforms' scores are compared with the suite's graded reference and stubs
 
 The real platform tools run in subprocesses with the test data: `grading_env` is their
 environment (data, weights, cache, and this interpreter's folder first on PATH, where nbgrader
-finds `alembic` and otter finds Jupyter).
+finds `alembic` and otter finds Jupyter); it lives in `tests/platforms.py`, shared with the security tests.
 """
 
 from __future__ import annotations
 
-import os
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
@@ -58,16 +56,3 @@ def reference_submission(ctx, tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def stub_submission(ctx, tmp_path_factory) -> Path:
     return modules_of(ctx.release_dir, ctx, tmp_path_factory.mktemp("stubs") / "stubs")
-
-
-@pytest.fixture(scope="session")
-def grading_env(ctx) -> dict[str, str]:
-    loc = ctx.locations
-    return {
-        **os.environ,
-        "COURSE_DATA_DIR": str(loc.data_dir),
-        "COURSE_WEIGHTS_DIR": str(loc.weights_dir),
-        "COURSE_CACHE_DIR": str(loc.cache_dir),
-        "TF_CPP_MIN_LOG_LEVEL": "2",
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-    }

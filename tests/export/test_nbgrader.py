@@ -1,6 +1,7 @@
 """`course export nbgrader`: a course directory the real `nbgrader generate_assignment` and `autograde` accept.
 
-One `nbgrader autograde` run grades three students: `solved` (the release notebook with the
+One `nbgrader autograde` run (`gradebook_scores`, in `tests/platforms.py`, shared with
+`tests/security/test_exports.py`) grades three students: `solved` (the release notebook with the
 source's solutions put back), `stub` (the release notebook untouched) and `attacker` (the stubs
 with cells that patch the grading in the kernel, see `tests/security/test_exports.py`). Their
 per-part scores in nbgrader's gradebook must equal `course grade`'s.
@@ -38,14 +39,18 @@ def nbgrader(course: Path, env: dict, *args: str) -> subprocess.CompletedProcess
     return done
 
 
-@pytest.fixture(scope="module")
-def course(ctx, tmp_path_factory, grading_env) -> Path:
-    """The exported course directory, after the real `nbgrader generate_assignment`."""
-    out = tmp_path_factory.mktemp("nbgrader")
+def exported_course(ctx, out: Path, env: dict) -> Path:
+    """The exported course directory in `out`, after the real `nbgrader generate_assignment`."""
     export.main(ctx, "nbgrader", out, TEST_PROFILE, with_data=False)
-    nbgrader(out, grading_env, "generate_assignment", ctx.config.course.lab)
+    nbgrader(out, env, "generate_assignment", ctx.config.course.lab)
     share_with_grading_user(out)
     return out
+
+
+@pytest.fixture
+def course(nbgrader_course) -> Path:
+    """The suite's one nbgrader course (`tests/platforms.py`), shared with the security tests."""
+    return nbgrader_course
 
 
 def share_with_grading_user(folder: Path) -> None:
@@ -147,14 +152,9 @@ def attacked_submission(course: Path, lab: str, marker: Path) -> nbformat.Notebo
     return release
 
 
-@pytest.fixture(scope="module")
-def attack_marker(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("attack") / "ran"
-
-
-@pytest.fixture(scope="module")
-def gradebook_scores(course, ctx, grading_env, attack_marker) -> dict[str, dict[str, float]]:
-    """Student -> part -> score, from nbgrader's gradebook after one real `nbgrader autograde`."""
+def autograde(course: Path, ctx, env: dict, marker: Path) -> dict[str, dict[str, float]]:
+    """Student -> part -> score, from nbgrader's gradebook after one real `nbgrader autograde`
+    of three students: `solved`, `stub` and `attacker` (whose cells would leave `marker`)."""
     from nbgrader.api import Gradebook
 
     lab = ctx.config.course.lab
@@ -163,8 +163,8 @@ def gradebook_scores(course, ctx, grading_env, attack_marker) -> dict[str, dict[
         (course / "submitted" / student / lab).mkdir(parents=True)
     shutil.copy(course / "release" / lab / "lab.ipynb", course / "submitted" / "stub" / lab / "lab.ipynb")
     nbformat.write(solved_submission(course, lab), course / "submitted" / "solved" / lab / "lab.ipynb")
-    nbformat.write(attacked_submission(course, lab, attack_marker), course / "submitted" / "attacker" / lab / "lab.ipynb")
-    nbgrader(course, grading_env, "autograde", lab)
+    nbformat.write(attacked_submission(course, lab, marker), course / "submitted" / "attacker" / lab / "lab.ipynb")
+    nbgrader(course, env, "autograde", lab)
     scores = {}
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
         for student in students:

@@ -1,4 +1,8 @@
-"""Batches: folders and zips of submissions, one gradebook row each, resumable after a kill."""
+"""Batches: folders and zips of submissions, one gradebook row each, resumable after a kill.
+
+What grades here is the engine's, not a lab's: the tests that grade run on the `digits` lab,
+which grades in seconds (the transfer-learning lab's batches are graded by the export and
+security tests)."""
 
 from __future__ import annotations
 
@@ -23,10 +27,15 @@ from tests.conftest import TEST_PROFILE
 MODULES = ("augmentation.py", "scratch.py", "feature_extraction.py", "fine_tuning.py")
 
 
-def copy_stubs(ctx, folder: Path) -> Path:
+def modules(lab) -> tuple[str, ...]:
+    return tuple(part.module for part in lab.config.parts.values())
+
+
+def copy_stubs(lab, folder: Path, source: Path | None = None) -> Path:
+    """The lab's graded modules in `folder`: the release's stubs, or those of `source`."""
     folder.mkdir(parents=True)
-    for module in MODULES:
-        shutil.copy(ctx.release_dir / module, folder / module)
+    for module in modules(lab):
+        shutil.copy((source or lab.release_dir) / module, folder / module)
     return folder
 
 
@@ -39,7 +48,7 @@ def zip_folder(folder: Path, target: Path, prefix: str = "") -> Path:
 
 def options(ctx, out: Path, **kw) -> BatchOptions:
     loc = ctx.locations
-    return BatchOptions(profile=TEST_PROFILE, out=out, config=str(ctx.config_path), data_dir=str(loc.data_dir),
+    return BatchOptions(profile=TEST_PROFILE, out=out, config=str(ctx.config_path), lab=ctx.lab, data_dir=str(loc.data_dir),
                         weights_dir=str(loc.weights_dir), cache_dir=str(loc.cache_dir), **kw)
 
 
@@ -70,12 +79,12 @@ def test_unsafe_zip_entries_are_refused(tmp_path):
 
 
 @pytest.mark.slow
-def test_batch_writes_results_gradebook_and_skips_graded_work(ctx, tmp_path):
+def test_batch_writes_results_gradebook_and_skips_graded_work(digits, tmp_path):
     batch = tmp_path / "batch"
-    copy_stubs(ctx, batch / "alice")
-    zip_folder(copy_stubs(ctx, tmp_path / "b"), batch / "bob.zip")
+    copy_stubs(digits, batch / "alice")
+    zip_folder(copy_stubs(digits, tmp_path / "b"), batch / "bob.zip")
     out = tmp_path / "out"
-    results = run_batch([batch], options(ctx, out))
+    results = run_batch([batch], options(digits, out))
     assert [r.submission for r in results] == ["alice", "bob"]
     for name in ("alice", "bob"):
         data = json.loads((out / name / "results.json").read_text())
@@ -84,22 +93,23 @@ def test_batch_writes_results_gradebook_and_skips_graded_work(ctx, tmp_path):
         assert (out / name / "feedback.md").is_file()
     assert [row.submission for row in read_gradebook(out / "gradebook.csv")] == ["alice", "bob"]
     stamp = (out / "alice" / "results.json").stat().st_mtime_ns
-    again = run_batch([batch], options(ctx, out))
+    again = run_batch([batch], options(digits, out))
     assert (out / "alice" / "results.json").stat().st_mtime_ns == stamp  # skipped: same content, same settings
     assert [r.score for r in again] == [0, 0]
-    (batch / "alice" / "scratch.py").write_text((batch / "alice" / "scratch.py").read_text() + "\n# edited\n")
-    run_batch([batch], options(ctx, out))
+    edited = batch / "alice" / modules(digits)[0]
+    edited.write_text(edited.read_text() + "\n# edited\n")
+    run_batch([batch], options(digits, out))
     assert (out / "alice" / "results.json").stat().st_mtime_ns != stamp  # changed content: graded again
 
 
 @pytest.mark.slow
-def test_killed_batch_resumes_to_the_same_gradebook(ctx, tmp_path, stub_result):
+def test_killed_batch_resumes_to_the_same_gradebook(digits, tmp_path, digits_stubs):
     batch = tmp_path / "batch"
     for name in ("s1", "s2"):
-        copy_stubs(ctx, batch / name)
-    loc = ctx.locations
-    command = [sys.executable, "-m", "autograder.cli", "grade", str(batch), "--profile", TEST_PROFILE, "--out", str(tmp_path / "killed"),
-               "--config", str(ctx.config_path), "--data-dir", str(loc.data_dir), "--weights-dir", str(loc.weights_dir),
+        copy_stubs(digits, batch / name)
+    loc = digits.locations
+    command = [sys.executable, "-m", "autograder.cli", "grade", str(batch), "--lab", digits.lab, "--profile", TEST_PROFILE,
+               "--out", str(tmp_path / "killed"), "--config", str(digits.config_path), "--data-dir", str(loc.data_dir), "--weights-dir", str(loc.weights_dir),
                "--cache-dir", str(loc.cache_dir)]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.time() + 300
@@ -113,7 +123,7 @@ def test_killed_batch_resumes_to_the_same_gradebook(ctx, tmp_path, stub_result):
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert "Skipping 1 submission" in resumed.stderr
     # The same gradebook as an uninterrupted grading: each row is the row of the stubs graded in one go.
-    straight = GradebookRow.from_result(stub_result)
+    straight = GradebookRow.from_result(digits_stubs)
     rows = read_gradebook(tmp_path / "killed" / "gradebook.csv")
     assert [row.submission for row in rows] == ["s1", "s2"]
     for row in rows:
@@ -123,19 +133,17 @@ def test_killed_batch_resumes_to_the_same_gradebook(ctx, tmp_path, stub_result):
 
 
 @pytest.mark.slow
-def test_parallel_jobs_on_a_cold_cache_grade_like_one_job(ctx, tmp_path, reference_result):
+def test_parallel_jobs_on_a_cold_cache_grade_like_one_job(digits, tmp_path, digits_reference):
     """`--jobs 2` on a fresh cache: the inputs are built once, before the jobs, and every copy
     of the reference gets the same scores as a one-job grading."""
     batch = tmp_path / "batch"
     for name in ("r1", "r2"):
-        (batch / name).mkdir(parents=True)
-        for module in MODULES:
-            shutil.copy(ctx.solutions_dir / module, batch / name / module)
-    loc = ctx.locations
-    cold = BatchOptions(profile=TEST_PROFILE, out=tmp_path / "out", jobs=2, config=str(ctx.config_path),
+        copy_stubs(digits, batch / name, source=digits.solutions_dir)
+    loc = digits.locations
+    cold = BatchOptions(profile=TEST_PROFILE, out=tmp_path / "out", jobs=2, config=str(digits.config_path), lab=digits.lab,
                         data_dir=str(loc.data_dir), weights_dir=str(loc.weights_dir), cache_dir=str(tmp_path / "cold-cache"))
     results = run_batch([batch], cold)
-    expected = {c.name: round(c.score, 6) for c in reference_result.checks()}
+    expected = {c.name: round(c.score, 6) for c in digits_reference.checks()}
     for result in results:
         assert {c.name: round(c.score, 6) for c in result.checks()} == expected, result.submission
     grading = [p.name for p in (tmp_path / "cold-cache" / "grading").iterdir() if not p.name.endswith(".lock")]

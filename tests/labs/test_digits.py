@@ -18,25 +18,6 @@ REPO = Path(__file__).resolve().parents[2]
 PROFILE = "ci"
 
 
-@pytest.fixture(scope="module")
-def digits(data_dir, weights_dir, cache_dir):
-    from autograder.context import CourseContext
-
-    return CourseContext.create(REPO / "course.yaml", data_dir, weights_dir, cache_dir, download=False, lab="digits")
-
-
-@pytest.fixture(scope="module")
-def digits_grader(digits):
-    from autograder.grading.runner import Grader
-
-    return Grader(digits, PROFILE, digits.solutions_dir / "checks")
-
-
-@pytest.fixture(scope="module")
-def digits_reference(digits_grader, digits):
-    return digits_grader.grade(digits.solutions_dir)
-
-
 def failing(result):
     return [f"{c.part}: {c.name}: {c.score}/{c.max_score}: {c.message[:300]}" for c in result.checks() if not c.ok]
 
@@ -103,8 +84,8 @@ def test_reference_scores_full_marks(digits_reference):
     assert all(len(c.probabilities[0]) == 10 for c in digits_reference.curves)
 
 
-def test_stubs_score_zero(digits_grader, digits):
-    result = digits_grader.grade(digits.release_dir)
+def test_stubs_score_zero(digits_stubs):
+    result = digits_stubs
     assert result.score == 0
     assert all("NotImplementedError" in c.message or "not written" in c.message.lower() for c in result.checks()), failing(result)[:3]
 

@@ -30,8 +30,7 @@ import pytest
 
 from autograder import export
 from tests.conftest import TEST_PROFILE
-from tests.export.conftest import grading_env, part_scores  # noqa: F401  (fixtures)
-from tests.export.test_nbgrader import attack_marker, course, gradebook_scores  # noqa: F401  (fixtures)
+from tests.export.conftest import part_scores
 from tests.export.test_otter import exported, otter_part_scores, otter_run  # noqa: F401  (fixtures)
 
 
