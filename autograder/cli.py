@@ -24,7 +24,7 @@ app = typer.Typer(
 )
 console = Console()
 err = Console(stderr=True)
-EXIT_SOME_NOT_GRADED = 3  # `course grade`: some submissions got a zero row because they could not be graded
+EXIT_SOME_NOT_GRADED = 3  # `course grade`: some submissions (or some of their parts) could not be graded
 
 ConfigOpt = Annotated[Optional[Path], typer.Option("--config", help="course.yaml (default: found from the current folder).")]
 LabOpt = Annotated[
@@ -87,7 +87,8 @@ def reference(
 
 
 @app.command(epilog="Exit codes: 0 every submission graded; 2 nothing graded (a missing path, no grading user, unreadable inputs); "
-                    "3 some submissions could not be graded (each has a zero row naming why; a summary is printed).")
+                    "3 some submissions, or some of their parts, could not be graded (a missing module, a syntax error, "
+                    "a broken zip or notebook: each has its row naming why; a summary is printed).")
 def grade(
     submissions: Annotated[list[Path], typer.Argument(help="Submission folders or .zip files, or folders of them.")],
     profile: ProfileOpt = None,
@@ -113,7 +114,8 @@ def grade(
 ) -> None:
     """Grade submissions in the sandbox; write results.json, feedback and a gradebook.
 
-    Exits 3 when some submissions could not be graded (see the summary), 2 when nothing could be.
+    Exits 3 when some submissions, or some of their parts, could not be graded (see the summary),
+    2 when nothing could be.
     """
     from autograder.grading.submissions import require_existing  # noqa: PLC0415
 
@@ -139,6 +141,13 @@ def grade(
                   style="red", markup=False, highlight=False)
         for failed, reason in sorted(results.failures.items()):
             err.print(f"  {failed}: {reason[:1000]}", markup=False, highlight=False, soft_wrap=True)
+    incomplete = results.incomplete
+    if incomplete:
+        err.print(f"{len(incomplete)} of {len(results)} submission(s) were graded without some parts (those parts score 0):",
+                  style="red", markup=False, highlight=False)
+        for name, reason in sorted(incomplete.items()):
+            err.print(f"  {name}: {reason[:1000]}", markup=False, highlight=False, soft_wrap=True)
+    if results.failures or incomplete:
         raise typer.Exit(EXIT_SOME_NOT_GRADED)
 
 
@@ -260,7 +269,10 @@ def export_cmd(
 @app.command()
 def submit(
     folder: Annotated[Path, typer.Argument(help="Your working copy (the lab's modules, or lab.ipynb).")] = Path("."),
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="The zip to write (default: <lab>-submission.zip).")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="The zip to write (default: <lab>-<student>.zip).")] = None,
+    student: Annotated[
+        Optional[str], typer.Option("--student", "-s", help="Your student id: recorded in the manifest and the zip's name.")
+    ] = None,
     checks: Annotated[bool, typer.Option("--checks/--no-checks", help="Run the public checks first (slow).")] = True,
     force: Annotated[bool, typer.Option("--force", help="Write the zip even when errors were found.")] = False,
     profile: Annotated[str, typer.Option("--profile", "-p", help="Profile of the public checks.")] = "smoke",
@@ -274,7 +286,7 @@ def submit(
     from autograder import submit as stage  # noqa: PLC0415
 
     ctx = _context(config, data_dir, weights_dir, cache_dir, lab)
-    report = stage.main(ctx, folder, out, checks=checks, force=force, profile=profile, console=console)
+    report = stage.main(ctx, folder, out, checks=checks, force=force, profile=profile, console=console, student=student)
     for line in report.notes:
         console.print(line, markup=False)
     for line in report.warnings:
@@ -295,8 +307,12 @@ def main() -> None:
     from autograder.grading.jobs import GradingSetupError  # noqa: PLC0415
     from autograder.grading.submissions import SubmissionError  # noqa: PLC0415
     from autograder.release import ReleaseError  # noqa: PLC0415
+    from autograder.submit import SubmitError  # noqa: PLC0415
 
-    expected = (ConfigError, DataNotFoundError, WeightsNotFoundError, ReleaseError, SubmissionError, SnapshotError, GradingSetupError, KeyError)
+    expected = (
+        ConfigError, DataNotFoundError, WeightsNotFoundError, ReleaseError, SubmissionError, SnapshotError, GradingSetupError,
+        SubmitError, KeyError,
+    )
     try:
         app()
     except expected as exc:

@@ -20,6 +20,7 @@ written with another key is graded again, never trusted.
 from __future__ import annotations
 
 import concurrent.futures as futures
+import dataclasses
 import hashlib
 import hmac
 import json
@@ -102,6 +103,11 @@ class BatchResults(list):
     def __init__(self, results=(), failures: dict[str, str] | None = None) -> None:
         super().__init__(results)
         self.failures: dict[str, str] = dict(failures or {})
+
+    @property
+    def incomplete(self) -> dict[str, str]:
+        """Name -> what kept some parts from being graded (a missing module, a syntax error)."""
+        return {r.submission: "; ".join(r.problems) for r in self if r.problems and r.submission not in self.failures}
 
 
 def files_for(out: Path, name: str) -> dict[str, str]:
@@ -323,6 +329,7 @@ def run_batch(paths: list[Path], options: BatchOptions, console: Console | None 
     gradebook = options.out / "gradebook.csv"
 
     def record(submission: Submission, result: SubmissionResult, key: str) -> None:
+        result = dataclasses.replace(result, student=submission.student, manifest=submission.manifest)
         write_outputs(options.out, submission, result, key, secret)
         results[submission.name] = result
         _write_gradebook(list(results.values()), gradebook, console)
@@ -344,6 +351,8 @@ def run_batch(paths: list[Path], options: BatchOptions, console: Console | None 
                 continue
             key = submission_key(digest, submission, modules)
             stored = None if options.force else _stored(options.out, submission, key, secret)
+            if stored is not None and (stored.student, stored.manifest) != (submission.student, submission.manifest):
+                stored = None  # the same modules, handed in by another id or with another manifest
             if stored is not None:
                 results[submission.name] = stored
             else:

@@ -62,6 +62,11 @@ class SubmissionResult:
     curves: list[TrainingCurve] = field(default_factory=list)
     execution_time: float = 0.0
     notes: list[str] = field(default_factory=list)
+    # What kept parts from being graded (a missing module, a syntax error), one line each; and,
+    # set by the batch: who handed it in and whether the files match their manifest.
+    student: str = ""
+    manifest: str = ""
+    problems: list[str] = field(default_factory=list)
 
     @property
     def score(self) -> float:
@@ -115,4 +120,7 @@ class SubmissionResult:
             curves=[TrainingCurve(**curve) for curve in data.get("curves", [])],
             execution_time=data.get("execution_time", 0.0),
             notes=list(data.get("notes", [])),
+            student=str(data.get("student", "")),
+            manifest=str(data.get("manifest", "")),
+            problems=[str(p) for p in data.get("problems", [])],
         )

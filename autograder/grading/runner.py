@@ -21,7 +21,8 @@ from autograder.grading.public import SNAPSHOT, SnapshotReference, prepare_publi
 from autograder.grading.reference_outputs import FOLDER as REFERENCE_FOLDER
 from autograder.grading.reference_outputs import ReferenceOutputs
 from autograder.grading.result import PartResult, SubmissionResult
-from autograder.grading.worker_run import PartRun, default_limits, run_part
+from autograder.grading.static import module_problem
+from autograder.grading.worker_run import PartRun, default_limits, run_part, skipped_run
 from autograder.probes.declare import LabProbes
 from autograder.sandbox import Limits
 
@@ -173,8 +174,12 @@ class Grader:
             # its own, which must reach its run folder (random name) and nothing else here.
             os.chmod(work, 0o711)
             hidden = self.hidden_paths()
+            # A missing module or a syntax error: the part is not run, and every check of it says so.
+            problems = {part: module_problem(Path(submission), config.parts[part].module) for part in parts}
 
             def sandboxed(part: str) -> PartRun:
+                if problems[part]:
+                    return skipped_run(part, problems[part], Path(work), probes.get(part, ()))
                 if self.console is not None:
                     self.console.log(f"{Path(submission).name}: running {part} in the sandbox")
                 return run_part(
@@ -196,6 +201,7 @@ class Grader:
                 )
                 data = SubmissionData(runs, shared, trainer, self.artifacts, self.definition)
                 notes = [f"Thresholds of profile {self.profile_name!r}: {self.thresholds.problem}."] if self.thresholds.problem else []
+                notes += [f"{config.parts[part].title}: not graded: {problem}." for part, problem in problems.items() if problem]
                 graded: dict[str, PartResult] = {}
                 finished = {future: part for part, future in futures.items()}
                 for future in as_completed(finished):
@@ -220,6 +226,7 @@ class Grader:
             curves=sorted(data.curves, key=lambda curve: self.definition.order(curve.name)),  # the lab's order
             execution_time=time.perf_counter() - start,
             notes=notes,
+            problems=[problem for problem in problems.values() if problem],
         )
 
     def _grade_part(self, part: str, run: PartRun, data: SubmissionData, name: str) -> PartResult:

@@ -7,6 +7,14 @@ stops a batch: `discover` turns it into a `Submission` with a `problem` (the mes
 naming the file and the cause), which the batch records as that submission's failed row.
 Only a path the TA gave that does not exist, or a folder that holds no submission at all, is an
 error for the whole batch (`SubmissionError`).
+
+Hand-ins come as TAs collect them: a folder of per-student folders (each holding the modules, a
+notebook or one zip, e.g. the `<lab>-submission.zip` every `course submit` writes), a folder of
+zips, Canvas's "Download Submissions" (`<name>[_LATE]_<user id>_<attachment id>_<file>`) and
+Gradescope's "Export Submissions" (`submission_<id>/` folders and `submission_metadata.yml`).
+Who a submission is comes from that layout (the folder the TA made, the LMS's id); the
+student id in a `course submit` manifest is used only when the layout gives none, and a
+different one is flagged. The manifest's file hashes are checked (`Submission.manifest`).
 """
 
 from __future__ import annotations
@@ -20,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from autograder.notebook_submission import NotebookSubmissionError, module_folder
+from autograder.submit.manifest import STUDENT_ID, check_folder
 
 MAX_ZIP_BYTES = 50 * 1024 * 1024
 MAX_ZIP_FILES = 200
@@ -29,6 +38,10 @@ RESERVED = frozenset({"gradebook.csv"})  # the batch's own files in the output f
 # Left out of a folder submission's copy: editor, OS and Python leftovers, never graded.
 SKIPPED = frozenset({"__pycache__", ".ipynb_checkpoints", "__MACOSX", ".git", ".DS_Store"})
 _COPY = 1024 * 1024
+# Canvas "Download Submissions": <name>[_LATE|_late]_<user id>_<attachment id>_<original file name>.
+CANVAS_NAME = re.compile(r"^(?P<name>[A-Za-z0-9]+?)(?:_late)?_(?P<user>\d+)_(?P<attachment>\d+)_(?P<file>.+)$", re.IGNORECASE)
+GRADESCOPE_METADATA = "submission_metadata.yml"
+MAX_METADATA_BYTES = 8 * 1024 * 1024
 
 
 class SubmissionError(ValueError):
@@ -44,12 +57,29 @@ class Submission:
         folder: the grader's private copy of the modules (meaningless when `problem` is set).
         source: the folder or zip the TA gave.
         problem: why it cannot be graded ("" when it can), naming the file and the cause.
+        student: who handed it in: from the layout the TA collected (folder, LMS), else the
+            manifest's id, else "".
+        manifest: "" (no manifest), "verified", or what does not match (see `check_folder`).
     """
 
     name: str
     folder: Path
     source: Path
     problem: str = ""
+    student: str = ""
+    manifest: str = ""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One hand-in found in the paths: where it is, how to read it, its name and who it is."""
+
+    path: Path
+    kind: str  # "zip", "folder" or "link"
+    raw: str  # the name it is graded under (before `safe_name`)
+    student: str | None = None  # from the layout; None when the layout does not say
+    problem: str = ""
+    origin: str = "the folder"  # where `student` comes from, for the TA's message
 
 
 def safe_name(raw: str) -> str:
@@ -220,56 +250,112 @@ def require_existing(paths: list[Path]) -> None:
             raise SubmissionError(f"Expected a submission folder or .zip. Received: {path} (no such file)")
 
 
-def _entries(paths: list[Path], modules: tuple[str, ...]) -> list[tuple[Path, str]]:
-    """(path, kind) of each submission: kind is "zip", "folder" or "link"; raises for TA mistakes."""
-    found: list[tuple[Path, str]] = []
+def _gradescope_students(folder: Path) -> dict[str, str]:
+    """`submission_<id>` -> the student (sid, else email, else name) from Gradescope's metadata."""
+    import yaml  # noqa: PLC0415
+
+    path = folder / GRADESCOPE_METADATA
+    try:
+        if path.is_symlink() or path.stat().st_size > MAX_METADATA_BYTES:
+            raise SubmissionError(f"{path}: expected Gradescope's metadata (a plain file of at most 8 MiB)")
+        metadata = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise SubmissionError(f"{path}: expected Gradescope's submission metadata. Received: {type(exc).__name__}") from None
+    students = {}
+    for key, entry in (metadata or {}).items() if isinstance(metadata, dict) else ():
+        submitters = entry.get(":submitters") if isinstance(entry, dict) else None
+        ids = []
+        for submitter in submitters if isinstance(submitters, list) else ():
+            if isinstance(submitter, dict):
+                found = next((str(submitter[k]) for k in (":sid", ":email", ":name") if submitter.get(k)), "")
+                ids.append(found)
+        if ids and all(ids):
+            students[str(key)] = "+".join(ids)  # a group submission: every member's id
+    return students
+
+
+def _child_entry(child: Path, modules: tuple[str, ...], students: dict[str, str]) -> Entry | None:
+    """The hand-in `child` of a batch folder is, or None when it is none."""
+    if child.is_symlink():
+        return Entry(child, "link", child.stem if child.suffix.lower() == ".zip" else child.name) if (
+            child.suffix.lower() == ".zip" or child.is_dir()) else None
+    if child.suffix.lower() == ".zip" and child.is_file():
+        canvas = CANVAS_NAME.match(child.stem)
+        if canvas:
+            return Entry(child, "zip", f"{canvas['name']}_{canvas['user']}", canvas["user"], origin="Canvas's user id")
+        return Entry(child, "zip", child.stem)
+    if not child.is_dir():
+        return None
+    student = students.get(child.name, child.name)
+    origin = "Gradescope's metadata" if child.name in students else "the folder"
+    if _is_submission_folder(child, modules):
+        return Entry(child, "folder", child.name, student, origin=origin)
+    zips = sorted(p for p in child.iterdir() if p.suffix.lower() == ".zip" and (p.is_file() or p.is_symlink()))
+    if len(zips) == 1:
+        kind = "link" if zips[0].is_symlink() else "zip"
+        return Entry(zips[0], kind, child.name, student, origin=origin)
+    if len(zips) > 1:
+        names = ", ".join(p.name for p in zips[:5])
+        return Entry(child, "folder", child.name, student,
+                     f"{child}: expected one zip (or the modules) in a student's folder. Received: {names}", origin)
+    return None
+
+
+def _entries(paths: list[Path], modules: tuple[str, ...]) -> list[Entry]:
+    """Each hand-in under `paths`, in a stable order; raises for TA mistakes."""
+    found: list[Entry] = []
     for path in map(Path, paths):
         if path.is_symlink():  # a path the TA gave: followed (links inside a batch are refused)
             path = path.resolve()
         if path.is_file():
             if path.suffix.lower() != ".zip":
                 raise SubmissionError(f"Expected a folder or a .zip. Received: {path}")
-            found.append((path, "zip"))
+            found.append(Entry(path, "zip", path.stem))
         elif _is_submission_folder(path, modules):
-            found.append((path, "folder"))
+            found.append(Entry(path, "folder", path.name, path.name))
         else:
-            children = sorted(path.iterdir())
-            batch = []
-            for child in children:
-                if child.is_symlink() and (child.suffix.lower() == ".zip" or child.is_dir()):
-                    batch.append((child, "link"))
-                elif child.is_symlink():
-                    continue
-                elif child.suffix.lower() == ".zip" and child.is_file():
-                    batch.append((child, "zip"))
-                elif child.is_dir() and _is_submission_folder(child, modules):
-                    batch.append((child, "folder"))
+            students = _gradescope_students(path) if (path / GRADESCOPE_METADATA).is_file() else {}
+            batch = [entry for child in sorted(path.iterdir()) if (entry := _child_entry(child, modules, students))]
             if not batch:
                 raise SubmissionError(
-                    f"{path} holds no submission: expected {', '.join(modules)} in it or in its sub-folders or zips"
+                    f"{path} holds no submission: expected {', '.join(modules)} (or lab.ipynb) in it, or in its "
+                    "sub-folders, or zips in it or in its sub-folders"
                 )
             found += batch
     return found
 
 
-def _prepare(path: Path, kind: str, name: str, modules: tuple[str, ...], scratch: Path) -> Path:
-    """The grader's private folder of modules for one submission; raises with the TA's message."""
-    raw = path.stem if kind == "zip" else path.name
-    if kind == "link":
+def _prepare(entry: Entry, name: str, modules: tuple[str, ...], scratch: Path) -> tuple[Path, str | None, str]:
+    """The grader's private folder of modules for one hand-in, the manifest's student id and its
+    status; raises with the TA's message."""
+    path = entry.path
+    if entry.problem:
+        raise SubmissionError(entry.problem)
+    if entry.kind == "link":
         raise SubmissionError(f"{path}: expected a folder or a .zip. Received: a link (links are refused)")
-    if name != raw:
+    if name != entry.raw:
         raise SubmissionError(
             f"{path}: expected a name of letters, digits, '.', '_' or '-' (not starting with '.'). "
-            f"Received: {raw[:80]!r}; rename it"
+            f"Received: {entry.raw[:80]!r}; rename it"
         )
     copy = scratch / "submissions" / name
-    folder = safe_extract(path, copy) if kind == "zip" else copy_folder(path, copy)
+    folder = safe_extract(path, copy) if entry.kind == "zip" else copy_folder(path, copy)
+    student, status = check_folder(folder, (*modules, "lab.ipynb"))
     try:
-        return module_folder(folder, modules, scratch / ".notebooks" / name)
+        return module_folder(folder, modules, scratch / ".notebooks" / name), student, status
     except NotebookSubmissionError as exc:  # name the TA's file, not the grader's copy
         raise SubmissionError(str(exc).replace(str(copy), str(path))) from None
     except (RecursionError, MemoryError):
         raise SubmissionError(f"{path}: expected a notebook the grader can read. Received: nesting too deep") from None
+
+
+def _who(entry: Entry, from_manifest: str | None, status: str) -> tuple[str, str]:
+    """The student and the manifest status, flagging a manifest id other than the layout's."""
+    if entry.student is None:
+        return from_manifest or "", status
+    if from_manifest and from_manifest != entry.student:
+        status = f"{status}; its student id {from_manifest!r} differs from {entry.origin} {entry.student!r}"
+    return entry.student, status
 
 
 def discover(paths: list[Path], modules: tuple[str, ...], scratch: Path) -> list[Submission]:
@@ -286,22 +372,24 @@ def discover(paths: list[Path], modules: tuple[str, ...], scratch: Path) -> list
     require_existing(paths)
     found: list[Submission] = []
     taken: set[str] = set()
-    for path, kind in _entries(paths, modules):
-        raw = path.stem if kind == "zip" else path.name
+    for entry in _entries(paths, modules):
+        path, raw = entry.path, entry.raw
+        student = entry.student if entry.student and STUDENT_ID.match(entry.student) else ""
         name = safe_name(raw)
         if name in taken:
             twin = safe_name(f"{raw}-{hashlib.sha256(str(path).encode()).hexdigest()[:6]}")
             found.append(Submission(twin, path, path, f"{path}: expected one submission named {name!r}. "
-                                    "Received: two (a folder and a zip, or two zips); rename one of them"))
+                                    "Received: two (a folder and a zip, or two zips); rename one of them", student))
             taken.add(twin)
             continue
         taken.add(name)
         try:
-            folder = _prepare(path, kind, name, modules, scratch)
+            folder, from_manifest, status = _prepare(entry, name, modules, scratch)
         except SubmissionError as exc:
-            found.append(Submission(name, path, path, str(exc)))
+            found.append(Submission(name, path, path, str(exc), student))
         except Exception as exc:  # noqa: BLE001  (one bad entry never stops the batch)
-            found.append(Submission(name, path, path, f"{path}: expected a gradable submission. Received: {type(exc).__name__}: {exc}"))
+            found.append(Submission(name, path, path, f"{path}: expected a gradable submission. Received: {type(exc).__name__}: {exc}", student))
         else:
-            found.append(Submission(name, folder, path))
+            who, status = _who(entry, from_manifest, status)
+            found.append(Submission(name, folder, path, "", who if STUDENT_ID.match(who or "-") else "", status))
     return found

@@ -39,6 +39,14 @@ class PartRun:
         )
 
 
+def skipped_run(part: str, problem: str, work: Path, probes: tuple[str, ...]) -> PartRun:
+    """The run of a part whose module was not run (see `grading/static.py`): each probe failed with `problem`."""
+    out = Path(work) / f"skipped-{part}"
+    out.mkdir(parents=True, exist_ok=True)
+    outcomes = {probe: {"name": probe, "ok": False, "error": problem} for probe in probes}
+    return PartRun(part, out, outcomes, SandboxSummary("skipped", 0.0, "none", problem), None)
+
+
 def worker_env(inputs: GradingInputs, weights: bool = True) -> dict[str, str]:
     """The worker's environment; KERAS_HOME points at the weights only when the part may read them."""
     env = {

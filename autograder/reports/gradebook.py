@@ -1,7 +1,10 @@
 """The class gradebook: one CSV row per submission, updated in place as submissions are graded.
 
-Columns, in order: `submission`, `score`, `max_score`, one column per lab part (its id, e.g.
-`augmentation`, holding the part's score), `profile`, `content_hash`, `execution_time`.
+Columns, in order: `submission`, `student`, `score`, `max_score`, one column per lab part (its
+id, e.g. `augmentation`, holding the part's score), `profile`, `content_hash`, `execution_time`,
+`manifest`. `student` is who handed it in (see `autograder.grading.submissions`); `manifest`
+says whether the files match the manifest `course submit` wrote ("verified", "mismatch: ...",
+empty without one). A gradebook written before `student` and `manifest` existed still reads.
 Rows are sorted by submission name. Writing merges with the existing file: a submission graded
 again replaces its row, the other rows stay. A part a submission was not graded on is empty.
 
@@ -27,9 +30,10 @@ from pathlib import Path
 from autograder.grading.result import SubmissionResult
 from autograder.reports.atomic import atomic_write_text
 
-LEADING_COLUMNS = ("submission", "score", "max_score")
-TRAILING_COLUMNS = ("profile", "content_hash", "execution_time")
-TEXT_COLUMNS = ("submission", "profile", "content_hash")
+LEADING_COLUMNS = ("submission", "student", "score", "max_score")
+TRAILING_COLUMNS = ("profile", "content_hash", "execution_time", "manifest")
+OPTIONAL_COLUMNS = ("student", "manifest")  # absent from gradebooks written by earlier versions
+TEXT_COLUMNS = ("submission", "student", "profile", "content_hash", "manifest")
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "'")
 
 
@@ -44,12 +48,16 @@ class GradebookRow:
     profile: str = ""
     content_hash: str = ""
     execution_time: float = 0.0
+    student: str = ""
+    manifest: str = ""
 
     @classmethod
     def from_result(cls, result: SubmissionResult) -> GradebookRow:
         """The row of a graded submission."""
         return cls(
             submission=result.submission,
+            student=result.student,
+            manifest=result.manifest,
             score=result.score,
             max_score=result.max_score,
             parts={part.part: part.score for part in result.parts},
@@ -93,12 +101,14 @@ def _csv_text(rows: list[GradebookRow], parts: list[str]) -> str:
         writer.writerow(
             [
                 _protect(row.submission),
+                _protect(row.student),
                 _cell(row.score),
                 _cell(row.max_score),
                 *(_cell(row.parts.get(part)) for part in parts),
                 _protect(row.profile),
                 _protect(row.content_hash),
                 _cell(row.execution_time),
+                _protect(row.manifest),
             ]
         )
     return buffer.getvalue()
@@ -148,12 +158,13 @@ def read_gradebook(path: str | os.PathLike) -> list[GradebookRow]:
     with path.open(newline="", encoding="utf-8") as stream:
         reader = csv.reader(stream)
         header = next(reader, None)
-        fixed = len(LEADING_COLUMNS) + len(TRAILING_COLUMNS)
+        leading = [c for c in LEADING_COLUMNS if header and (c in header or c not in OPTIONAL_COLUMNS)]
+        trailing = [c for c in TRAILING_COLUMNS if header and (c in header or c not in OPTIONAL_COLUMNS)]
         if (
             header is None
-            or len(header) < fixed
-            or tuple(header[: len(LEADING_COLUMNS)]) != LEADING_COLUMNS
-            or tuple(header[-len(TRAILING_COLUMNS) :]) != TRAILING_COLUMNS
+            or len(header) < len(leading) + len(trailing)
+            or header[: len(leading)] != leading
+            or header[len(header) - len(trailing) :] != trailing
             or len(set(header)) != len(header)
         ):
             raise ValueError(
@@ -161,7 +172,7 @@ def read_gradebook(path: str | os.PathLike) -> list[GradebookRow]:
                 "with distinct names. "
                 f"Received: header={header} in {path}"
             )
-        parts = header[len(LEADING_COLUMNS) : -len(TRAILING_COLUMNS)]
+        parts = header[len(leading) : len(header) - len(trailing)]
         rows = []
         for cells in reader:
             where = f"{path}:{reader.line_num}"
@@ -173,12 +184,14 @@ def read_gradebook(path: str | os.PathLike) -> list[GradebookRow]:
             rows.append(
                 GradebookRow(
                     submission=_unprotect(named["submission"]),
+                    student=_unprotect(named.get("student", "")),
                     score=_number(named["score"], "score", where),
                     max_score=_number(named["max_score"], "max_score", where),
                     parts={part: _number(named[part], part, where) if named[part] else None for part in parts},
                     profile=_unprotect(named["profile"]),
                     content_hash=_unprotect(named["content_hash"]),
                     execution_time=_number(named["execution_time"], "execution_time", where),
+                    manifest=_unprotect(named.get("manifest", "")),
                 )
             )
     return rows

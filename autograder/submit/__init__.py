@@ -15,10 +15,19 @@ from pathlib import Path
 
 from autograder.context import CourseContext
 from autograder.submit.importable import import_problems
-from autograder.submit.manifest import build_manifest, write_zip
+from autograder.submit.manifest import STUDENT_ID, STUDENT_ID_RULE, build_manifest, write_zip
 from autograder.submit.structure import SYNTAX, function_statuses
 
-__all__ = ["SubmitReport", "main"]
+__all__ = ["SubmitError", "SubmitReport", "main", "zip_name"]
+
+
+class SubmitError(ValueError):
+    """A bad argument to `course submit` (the message names it, what was expected and received)."""
+
+
+def zip_name(lab: str, student: str | None) -> str:
+    """`<lab>-<student>.zip`, or `<lab>-submission.zip` without a student id."""
+    return f"{lab}-{student or 'submission'}.zip"
 
 
 @dataclass
@@ -39,13 +48,18 @@ def _graded(ctx: CourseContext) -> dict[str, list[str]]:
 
 def _sources(folder: Path, graded: dict[str, list[str]], report: SubmitReport) -> tuple[dict[str, str], dict[str, Path]]:
     """Module -> source to check, and zip name -> file to pack; records missing files as errors."""
-    from autograder.notebook_submission import extract_modules, find_notebook  # noqa: PLC0415
+    from autograder.notebook_submission import NotebookSubmissionError, extract_modules, find_notebook  # noqa: PLC0415
 
     present = [name for name in graded if (folder / name).is_file()]
     notebook = find_notebook(folder)
     if not present and notebook is not None:
         report.kind = "notebook"
-        return extract_modules(notebook, graded), {"lab.ipynb": notebook}
+        try:
+            return extract_modules(notebook, graded), {"lab.ipynb": notebook}
+        except (NotebookSubmissionError, RecursionError, MemoryError) as exc:
+            reason = str(exc) if isinstance(exc, NotebookSubmissionError) else f"{notebook}: nested too deeply to read"
+            report.errors.append(reason)
+            return {}, {"lab.ipynb": notebook}
     missing = [name for name in graded if name not in present]
     if missing:
         report.errors.append(f"Expected every graded file in {folder}. Missing: {', '.join(missing)}")
@@ -71,22 +85,29 @@ def _public_checks(ctx: CourseContext, folder: Path, profile: str, report: Submi
 
 def main(
     ctx: CourseContext, folder: Path, out: Path | None = None, *, checks: bool = True, force: bool = False,
-    profile: str = "smoke", console=None,
+    profile: str = "smoke", console=None, student: str | None = None, out_dir: Path | None = None,
 ) -> SubmitReport:
     """Check `folder` and, unless an error was found (or `force`), write the submission zip.
 
     Args:
         ctx: the course.
         folder: the student's working copy.
-        out: the zip to write (default: `<lab>-submission.zip` in the current folder).
+        out: the zip to write (default: `zip_name(lab, student)` in `out_dir`).
         checks: run the public checks (`course check`) when available.
         force: write the zip even when errors were found.
         profile: the profile the public checks run on.
         console: where the public checks print their table.
+        student: the student's id, recorded in the manifest and in the zip's name.
+        out_dir: where the zip goes when `out` is not given (default: the current folder).
 
     Returns:
         The report, with `archive` set when a zip was written.
+
+    Raises:
+        SubmitError: `student` is not a valid id.
     """
+    if student is not None and not STUDENT_ID.match(student):
+        raise SubmitError(f"Expected a student id of {STUDENT_ID_RULE}. Received: student={student[:80]!r}")
     folder = Path(folder).resolve()
     report = SubmitReport(folder)
     graded = _graded(ctx)
@@ -105,6 +126,8 @@ def main(
     public = _public_checks(ctx, folder, profile, report, console) if checks and not report.errors else None
     if report.errors and not force:
         return report
-    manifest = build_manifest(ctx.config.course.lab, report.kind, files, statuses, public)
-    report.archive = write_zip(Path(out or f"{ctx.config.course.lab}-submission.zip").resolve(), files, manifest)
+    lab = ctx.config.course.lab
+    manifest = build_manifest(lab, report.kind, files, statuses, public, student)
+    target = Path(out) if out is not None else Path(out_dir or ".") / zip_name(lab, student)
+    report.archive = write_zip(target.resolve(), files, manifest)
     return report

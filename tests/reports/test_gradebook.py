@@ -22,6 +22,7 @@ def test_one_sorted_row_per_submission(tmp_path):
     lines = _csv(path)
     assert lines[0] == [
         "submission",
+        "student",
         "score",
         "max_score",
         "augmentation",
@@ -29,9 +30,10 @@ def test_one_sorted_row_per_submission(tmp_path):
         "profile",
         "content_hash",
         "execution_time",
+        "manifest",
     ]
     assert [line[0] for line in lines[1:]] == ["alice", "bob", "carol"]
-    assert lines[1] == ["alice", "2.5", "5.0", "1.5", "1.0", "smoke", "sha256:alice-0123456789abcdef", "42.2"]
+    assert lines[1] == ["alice", "", "2.5", "5.0", "1.5", "1.0", "smoke", "sha256:alice-0123456789abcdef", "42.2", ""]
 
 
 def test_read_back_matches_results(tmp_path):
@@ -72,8 +74,8 @@ def test_parts_missing_from_a_submission_are_empty(tmp_path):
     extra = make_result("bob")
     extra.parts.append(PartResult("fine_tuning", "Fine-tuning", 4.0))
     write_gradebook([make_result("alice"), extra], path)
-    assert _csv(path)[0][3:6] == ["augmentation", "scratch", "fine_tuning"]
-    assert _csv(path)[1][5] == ""
+    assert _csv(path)[0][4:7] == ["augmentation", "scratch", "fine_tuning"]
+    assert _csv(path)[1][6] == ""
     alice, bob = read_gradebook(path)
     assert alice.parts["fine_tuning"] is None and bob.parts["fine_tuning"] == 0.0
 
