@@ -20,7 +20,7 @@ app = typer.Typer(
     help="Author, release, run and grade a course's deep-learning labs.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion for bash, zsh, fish and PowerShell
 )
 console = Console()
 err = Console(stderr=True)
@@ -38,6 +38,41 @@ WeightsOpt = Annotated[
     Optional[Path], typer.Option("--weights-dir", help="Folder of Keras ImageNet .h5 files [env COURSE_WEIGHTS_DIR].")
 ]
 CacheOpt = Annotated[Optional[Path], typer.Option("--cache-dir", help="Decoded-image cache [env COURSE_CACHE_DIR].")]
+
+
+def _versions() -> str:
+    """This package's version and those grading depends on, read without importing them."""
+    import importlib.metadata as metadata  # noqa: PLC0415
+    import platform  # noqa: PLC0415
+
+    def version(name: str) -> str | None:
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            return None
+
+    parts = [f"course {version('transfer-learning-course') or 'unknown'}", f"Python {platform.python_version()}"]
+    for label, names in (("Keras", ("keras",)), ("TensorFlow", ("tensorflow", "tensorflow-cpu")), ("JAX", ("jax",)), ("PyTorch", ("torch",))):
+        found = next((v for v in map(version, names) if v), None)
+        if found:
+            parts.append(f"{label} {found}")
+    parts.append(f"KERAS_BACKEND={os.environ.get('KERAS_BACKEND', 'tensorflow')}")
+    return ", ".join(parts)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        print(_versions())
+        raise typer.Exit()
+
+
+@app.callback()
+def _main_options(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_print_version, is_eager=True, help="Print the versions and exit.")
+    ] = False,
+) -> None:
+    """Author, release, run and grade a course's deep-learning labs."""
 ProfileOpt = Annotated[Optional[str], typer.Option("--profile", "-p", help="Budget from course.yaml: smoke, cpu, gpu.")]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 from typer.testing import CliRunner
 
@@ -62,3 +63,28 @@ def test_help_and_input_mistakes_answer_before_keras_loads(tmp_path):
     for args in (["--help"], ["grade", str(tmp_path / "nowhere")], ["calibrate", "--profile", "fast"], ["reference", "--profile", "fast"]):
         run = subprocess.run([sys.executable, "-c", LOADS_KERAS, *args], capture_output=True, text=True, check=False)
         assert "KERAS NOT LOADED" in run.stderr, (args, run.stderr[-2000:])
+
+
+def test_version_names_the_package_keras_and_the_backend():
+    import importlib.metadata
+
+    run = subprocess.run([sys.executable, "-m", "autograder.cli", "--version"], capture_output=True, text=True, check=False)
+    assert run.returncode == 0, run.stderr
+    line = run.stdout.strip()
+    assert line.startswith(f"course {importlib.metadata.version('transfer-learning-course')}, Python ")
+    assert f"Keras {importlib.metadata.version('keras')}" in line and "KERAS_BACKEND=" in line
+    assert "\n" not in line
+
+
+def test_shell_completion_completes_verbs_and_options():
+    import os
+
+    def complete(words: str, index: int) -> list[str]:
+        env = {**os.environ, "_COURSE_COMPLETE": "complete_bash", "COMP_WORDS": words, "COMP_CWORD": str(index)}
+        script = Path(sys.executable).parent / "course"  # the installed command, as a shell completes it
+        run = subprocess.run([str(script)], env=env, capture_output=True, text=True, check=False)
+        return run.stdout.split()
+
+    assert complete("course gr", 1) == ["grade"]
+    assert "--profile" in complete("course grade --pro", 2)
+    assert "--student" in complete("course submit --stu", 2)
