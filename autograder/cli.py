@@ -186,6 +186,35 @@ def grade(
         raise typer.Exit(EXIT_SOME_NOT_GRADED)
 
 
+@app.command("report")
+def report_cmd(
+    graded: Annotated[Path, typer.Argument(help="The folder `course grade --out` wrote.")] = Path("graded"),
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Where the report goes (default: GRADED/report).")] = None,
+    assignment: Annotated[
+        Optional[str], typer.Option("--assignment", help="The assignment's column in canvas.csv (default: the lab's title).")
+    ] = None,
+    config: ConfigOpt = None,
+    lab: LabOpt = None,
+) -> None:
+    """Write the class view of a graded batch: report.md with plots, and canvas.csv (staff only)."""
+    from autograder.reports.class_report import write_report  # noqa: PLC0415
+
+    ctx = _context(config, None, None, None, lab)
+    calibrations = {name: ctx.solutions_dir / "calibration" / f"{name}.json" for name in ctx.config.profiles}
+    title = ctx.config.course.title
+    try:
+        written = write_report(graded, title, assignment or title, calibrations, out)
+    except FileNotFoundError as exc:
+        err.print(f"error: {exc}", style="red", markup=False, highlight=False)
+        raise typer.Exit(2) from None
+    console.print(
+        f"Wrote {written.markdown} ({written.submissions} submission(s)), "
+        f"{', '.join(f.name for f in written.figures)} and {written.canvas.name}.", markup=False, highlight=False,
+    )
+    for line in written.left_out:
+        err.print(f"warning: left out {line}", style="yellow", markup=False, highlight=False)
+
+
 @app.command("check")
 def check_cmd(
     folder: Annotated[Path, typer.Argument(help="Your working copy (the folder with the lab's modules).")] = Path("."),

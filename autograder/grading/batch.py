@@ -134,8 +134,8 @@ def _read_private(path: Path, limit: int = MAX_RECORD_BYTES) -> bytes | None:
         os.close(fd)
 
 
-def batch_key(out: Path) -> bytes:
-    """The HMAC key of `out`'s records: made once, kept in a grader-only file (0600, this user's)."""
+def _existing_key(out: Path) -> bytes | None:
+    """The key in `out`'s key file when it is one this user made (0600, this user's), else None."""
     path = out / KEY_FILE
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
@@ -148,8 +148,16 @@ def batch_key(out: Path) -> bytes:
             return data
     except OSError:
         pass
+    return None
+
+
+def batch_key(out: Path) -> bytes:
+    """The HMAC key of `out`'s records: made once, kept in a grader-only file (0600, this user's)."""
+    key = _existing_key(out)
+    if key is not None:
+        return key
     key = secrets.token_hex(32).encode()
-    atomic_write_bytes(path, key + b"\n", mode=0o600)
+    atomic_write_bytes(out / KEY_FILE, key + b"\n", mode=0o600)
     return key
 
 
@@ -178,6 +186,32 @@ def _stored(out: Path, submission: Submission, key: str, secret: bytes) -> Submi
         return SubmissionResult.from_dict(data["result"])
     except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
         return None
+
+
+def verified_results(out: Path) -> tuple[list[SubmissionResult], list[str]]:
+    """Every stored result under `out` whose record verifies, in name order, and "name: why" for
+    each record left out (a bad signature, an unreadable record, a key that is not this grader's)."""
+    secret = _existing_key(out)
+    if secret is None:
+        return [], ([f"{out.name}: no grader key of yours ({KEY_FILE}); grade it with `course grade` as this user"] if out.is_dir() else [])
+    results, left_out = [], []
+    for folder in sorted(p for p in out.iterdir() if p.is_dir() and not p.is_symlink()):
+        raw = _read_private(folder / RECORD)
+        if raw is None:
+            continue
+        try:
+            data = json.loads(raw)
+            mac = data.pop("mac")
+            if not isinstance(mac, str) or not hmac.compare_digest(mac, _mac(secret, data)):
+                raise ValueError("its signature does not verify")
+            result = SubmissionResult.from_dict(data["result"])
+            if result.submission != folder.name:
+                raise ValueError(f"it is the record of {result.submission[:80]!r}")
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
+            left_out.append(f"{folder.name}: {exc}")
+            continue
+        results.append(result)
+    return results, left_out
 
 
 def write_outputs(out: Path, submission: Submission, result: SubmissionResult, key: str, secret: bytes | None = None) -> None:
