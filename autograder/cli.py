@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import os
 import sys
 from pathlib import Path
@@ -38,6 +40,32 @@ WeightsOpt = Annotated[
     Optional[Path], typer.Option("--weights-dir", help="Folder of Keras ImageNet .h5 files [env COURSE_WEIGHTS_DIR].")
 ]
 CacheOpt = Annotated[Optional[Path], typer.Option("--cache-dir", help="Decoded-image cache [env COURSE_CACHE_DIR].")]
+
+
+@contextlib.contextmanager
+def quiet_framework():
+    """Keep TensorFlow's C++ start-up lines and Keras's loading warnings out of a student's output.
+
+    TensorFlow writes its oneDNN and absl notices to file descriptor 2 while it is imported,
+    before any log level applies; they go to /dev/null for the import only (a Python error
+    during the import is still raised as an exception). Keras's "Skipping variable loading for
+    optimizer" notices, about models the grader loads, are not the student's concern.
+    """
+    import warnings  # noqa: PLC0415
+
+    warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer", category=UserWarning)
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            try:
+                importlib.import_module("keras")
+            finally:
+                os.dup2(saved, 2)
+    finally:
+        os.close(saved)
+    yield
 
 
 def _versions() -> str:
@@ -224,12 +252,18 @@ def check_cmd(
     data_dir: DataOpt = None,
     weights_dir: WeightsOpt = None,
     cache_dir: CacheOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON (for tools) instead of a table.")] = False,
 ) -> None:
     """Run the public checks on your working copy and say what passes, what fails and why."""
-    from autograder.grading import check as stage  # noqa: PLC0415
+    import json  # noqa: PLC0415
+
+    with quiet_framework():
+        from autograder.grading import check as stage  # noqa: PLC0415
 
     ctx = _context(config, data_dir, weights_dir, cache_dir, lab)
-    result = stage.main(ctx, folder.resolve(), profile, console=console)
+    result = stage.main(ctx, folder.resolve(), profile, console=err if as_json else console, quiet=as_json)
+    if as_json:
+        print(json.dumps(stage.as_json(result, ctx.config.total_points), indent=1))
     if result.score < result.max_score:
         raise typer.Exit(1)
 
@@ -347,7 +381,8 @@ def submit(
     cache_dir: CacheOpt = None,
 ) -> None:
     """Check your working copy and package it as the zip you hand in (with a manifest)."""
-    from autograder import submit as stage  # noqa: PLC0415
+    with quiet_framework():
+        from autograder import submit as stage  # noqa: PLC0415
 
     ctx = _context(config, data_dir, weights_dir, cache_dir, lab)
     report = stage.main(ctx, folder, out, checks=checks, force=force, profile=profile, console=console, student=student)

@@ -8,6 +8,7 @@ stub), so every check says which function let it down.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -181,12 +182,34 @@ class SubmissionData:
         raise MissingData(f"No data named {name!r} (a mistake in the check, not in the submission)")
 
 
+_FRAME = re.compile(r'^\s*File "(?P<file>[^"]+)", line (?P<line>\d+), in (?P<function>.+)$')
+
+
+def _student_frames(lines: list[str]) -> list[str]:
+    """The traceback's frames in the student's own files (the worker's `submission/` copy), each
+    named by its file name; the grader's frames (worker, probes, Keras) are left out."""
+    kept: list[str] = []
+    keep = False
+    for line in lines:
+        frame = _FRAME.match(line)
+        if frame:
+            keep = "/submission/" in frame["file"]
+            if keep:
+                kept.append(f'  File "{Path(frame["file"]).name}", line {frame["line"]}, in {frame["function"]}')
+        elif line.startswith("Traceback (most recent call last)") or line.startswith("[...]"):
+            keep = False
+        elif keep:
+            kept.append(line)
+    return kept
+
+
 def _short(error: str, limit: int = 1200) -> str:
-    """The exception line first (it names the failing call), then the end of the traceback."""
+    """The exception line first (it names the failing call), then the student's frames of the traceback."""
     lines = [line for line in error.strip().splitlines() if line.strip() and set(line.strip()) != {"^"}]
     if not lines:
         return "failed"
-    head, context = lines[-1], "\n".join(lines[:-1])
+    head = lines[-1]
+    context = "\n".join(_student_frames(lines[:-1]) if any(_FRAME.match(line) for line in lines) else lines[:-1])
     if len(context) > limit:
         context = "[...]\n" + context[-limit:]
     return f"{head}\n{context}" if context else head

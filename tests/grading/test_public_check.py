@@ -97,16 +97,15 @@ def test_course_check_needs_only_the_release_and_the_weights(ctx, tmp_path):
     assert not (student / ctx.config.paths.solutions).exists()
     run = subprocess.run(
         [sys.executable, "-m", "autograder.cli", "check", str(work), "--data-dir", str(empty),
-         "--weights-dir", str(ctx.locations.weights_dir), "--cache-dir", str(tmp_path / "cache")],
+         "--weights-dir", str(ctx.locations.weights_dir), "--cache-dir", str(tmp_path / "cache"), "--json"],
         cwd=student, capture_output=True, text=True, timeout=600, check=False,
         env={**os.environ, "COLUMNS": "200", "COURSE_CONFIG": "", "COURSE_DATA_DIR": ""},
     )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-    assert "on the public checks" in run.stdout
-    score = run.stdout.split(" on the public checks")[0].splitlines()[-1]
-    got, total = (float(x) for x in score.split(" / "))
+    report = json.loads(run.stdout)  # --json: stdout is the JSON alone, progress goes to stderr
     from autograder.grading.lab_checks import collect_checks  # noqa: PLC0415
 
     public = sum(c.course_points for c in collect_checks(ctx.release_dir / "checks", ctx.config, complete=False))
-    assert got == total == public > 0  # the public checks' real points, not rescaled to 100
-    assert f"worth {public:g} of the grade's {ctx.config.total_points:g} points" in " ".join(run.stdout.split())
+    assert report["score"] == pytest.approx(public) and report["max_score"] == pytest.approx(public) and public > 0
+    assert report["grade_points"] == ctx.config.total_points  # the public checks' real points, not rescaled to 100
+    assert sum(c["max_score"] for c in report["checks"]) == pytest.approx(public, abs=1e-3)

@@ -61,6 +61,12 @@ def test_course_check_runs_the_public_checks_on_a_working_copy(ctx, tmp_path):
         capture_output=True, text=True, timeout=600, check=False, env={**__import__("os").environ, "COLUMNS": "200"},
     )
     assert run.returncode == 1, run.stderr[-2000:]
-    assert "0 / " in run.stdout and "on the public checks" in run.stdout
+    assert "0 of the " in run.stdout and "points checked here" in run.stdout and "the rest are hidden" in run.stdout
     assert "NotImplementedError" in run.stdout and "build_scratch_cnn" in run.stdout
     assert "hidden-test accuracy" not in run.stdout  # public checks only
+    # The student's own frames only, each cause once, and no framework noise.
+    output = run.stdout + run.stderr
+    assert 'File "scratch.py"' in run.stdout and "course-grade-" not in run.stdout
+    assert "autograder/" not in output, [line for line in output.splitlines() if "autograder/" in line][:3]
+    assert "the same cause as" in run.stdout
+    assert "oneDNN" not in output and "absl::InitializeLog" not in output and "Skipping variable loading" not in output
