@@ -124,7 +124,9 @@ def grade_notebook(profile: str, notebook: str | os.PathLike | None = None, bund
                    "--out", str(out), "--config", str(config)]
         env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")}
         done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
-        record = out / folder.name / "grading.json"
+        from autograder.grading.batch import record_path  # noqa: PLC0415
+
+        record = record_path(out, folder.name)
         # Exit 3: the submission could not be graded and has its zero row (a message for the TA).
         if done.returncode not in (0, 3) or not record.is_file():
             tail = (done.stderr or done.stdout or "")[-3000:]

@@ -10,6 +10,11 @@ The parent (this process) never loads a student's model: `jobs` grading children
 the shared inputs first, then writes every output (results.json, feedback, grading.json, the
 gradebook) itself from the JSON a child returns.
 
+Outputs are kept by audience. `<out>/<name>/` is what may be handed back to the student:
+`feedback.md` with its plots and a `results.json` whose hidden checks keep their name and score
+but not their message. `<out>/.staff/<name>/grading.json`, the grader's record (every message,
+thresholds, the hidden split's labels and per-image probabilities), and the gradebook are staff's.
+
 A submission already graded with the same content and settings is skipped (its stored result
 is reused) unless `force`, and only when its record verifies: `grading.json` carries an HMAC,
 under a key in the grader-only file `<out>/.grader-key` (mode 0600), over the stored result and
@@ -46,6 +51,7 @@ from autograder.reports.gradebook import write_gradebook
 from autograder.reports.gradescope import write_results_json
 
 RECORD = "grading.json"
+STAFF = ".staff"  # <out>/.staff/<name>/grading.json: staff only (never a submission's name: names start alphanumeric)
 KEY_FILE = ".grader-key"
 SIGNED_FILES = ("results.json", "feedback.md")
 MAX_RECORD_BYTES = 64 * 1024 * 1024
@@ -166,10 +172,15 @@ def _mac(key: bytes, record: dict) -> str:
     return hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
 
 
+def record_path(out: Path, name: str) -> Path:
+    """Where the grader's record of submission `name` is kept (staff only)."""
+    return out / STAFF / name / RECORD
+
+
 def _stored(out: Path, submission: Submission, key: str, secret: bytes) -> SubmissionResult | None:
     """The stored result of `submission`, if its record verifies and matches `key`; else None."""
     folder = out / submission.name
-    raw = _read_private(folder / RECORD)
+    raw = _read_private(record_path(out, submission.name))
     if raw is None or not key:
         return None
     try:
@@ -195,7 +206,8 @@ def verified_results(out: Path) -> tuple[list[SubmissionResult], list[str]]:
     if secret is None:
         return [], ([f"{out.name}: no grader key of yours ({KEY_FILE}); grade it with `course grade` as this user"] if out.is_dir() else [])
     results, left_out = [], []
-    for folder in sorted(p for p in out.iterdir() if p.is_dir() and not p.is_symlink()):
+    staff = out / STAFF
+    for folder in sorted(p for p in (staff.iterdir() if staff.is_dir() else ()) if p.is_dir() and not p.is_symlink()):
         raw = _read_private(folder / RECORD)
         if raw is None:
             continue
@@ -215,7 +227,8 @@ def verified_results(out: Path) -> tuple[list[SubmissionResult], list[str]]:
 
 
 def write_outputs(out: Path, submission: Submission, result: SubmissionResult, key: str, secret: bytes | None = None) -> None:
-    """results.json, feedback and the grader's signed record; the record last, so it marks completion.
+    """results.json and feedback (to hand back), and the grader's signed record (staff only); the
+    record last, so it marks completion.
 
     A record with an empty `key` (a submission that could not be graded) never matches on resume.
     """
@@ -223,7 +236,7 @@ def write_outputs(out: Path, submission: Submission, result: SubmissionResult, k
     if folder.is_symlink():
         folder.unlink()
     folder.mkdir(parents=True, exist_ok=True)
-    write_results_json(result, folder / "results.json")
+    write_results_json(result, folder / "results.json", withhold=("hidden",))
     write_feedback(result, folder)
     secret = secret if secret is not None else batch_key(out)
     files = {}
@@ -232,7 +245,14 @@ def write_outputs(out: Path, submission: Submission, result: SubmissionResult, k
         files[name] = hashlib.sha256(content).hexdigest() if content is not None else ""
     record = {"key": key, "result": result.to_dict(), "files": files}
     record["mac"] = _mac(secret, record)
-    atomic_write_text(folder / RECORD, json.dumps(record) + "\n")
+    staff = out / STAFF
+    staff.mkdir(mode=0o700, exist_ok=True)
+    os.chmod(staff, 0o700)
+    path = record_path(out, submission.name)
+    if path.parent.is_symlink():
+        path.parent.unlink()
+    path.parent.mkdir(exist_ok=True)
+    atomic_write_text(path, json.dumps(record) + "\n")
 
 
 def failed_result(ctx: CourseContext, profile: str, name: str, reason: str, content: str = "") -> SubmissionResult:

@@ -161,7 +161,10 @@ def validate_results_json(data: Any) -> list[str]:
     return problems
 
 
-def write_results_json(result: SubmissionResult, path: str | os.PathLike) -> Path:
+WITHHELD = "Hidden check: its details are withheld."
+
+
+def write_results_json(result: SubmissionResult, path: str | os.PathLike, withhold: tuple[str, ...] = ()) -> Path:
     """Write the submission's Gradescope `results.json` to `path`, atomically.
 
     Students read it: every message in it is `student_text` (see `feedback.student_view`), at
@@ -170,6 +173,9 @@ def write_results_json(result: SubmissionResult, path: str | os.PathLike) -> Pat
     Args:
         result: what grading concluded about one submission.
         path: where to write, e.g. `/autograder/results/results.json` on Gradescope.
+        withhold: visibilities whose failed checks keep their name and score but not their
+            message: `("hidden",)` for a file handed back as it is (on Gradescope, which shows
+            hidden tests to staff only, nothing is withheld).
 
     Returns:
         The path written.
@@ -179,6 +185,9 @@ def write_results_json(result: SubmissionResult, path: str | os.PathLike) -> Pat
             in the grader, reported before Gradescope silently drops the bad part).
     """
     data = student_view(result).to_gradescope()
+    for test in data["tests"]:
+        if test.get("visibility") in withhold and test.get("output"):
+            test["output"] = WITHHELD
     problems = validate_results_json(data)
     if problems:
         raise ValueError(

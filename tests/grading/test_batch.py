@@ -113,12 +113,12 @@ def test_killed_batch_resumes_to_the_same_gradebook(digits, tmp_path, digits_stu
                "--cache-dir", str(loc.cache_dir)]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.time() + 300
-    while time.time() < deadline and not (tmp_path / "killed" / "s1" / "grading.json").exists():
+    while time.time() < deadline and not (tmp_path / "killed" / ".staff" / "s1" / "grading.json").exists():
         time.sleep(0.2)
     os.killpg(process.pid, signal.SIGKILL)  # s1 is graded, s2 is not (a stub takes seconds to grade)
     process.wait()
-    assert (tmp_path / "killed" / "s1" / "grading.json").exists()
-    assert not (tmp_path / "killed" / "s2" / "grading.json").exists()
+    assert (tmp_path / "killed" / ".staff" / "s1" / "grading.json").exists()
+    assert not (tmp_path / "killed" / ".staff" / "s2" / "grading.json").exists()
     resumed = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert "Skipping 1 submission" in resumed.stderr
@@ -148,3 +148,36 @@ def test_parallel_jobs_on_a_cold_cache_grade_like_one_job(digits, tmp_path, digi
         assert {c.name: round(c.score, 6) for c in result.checks()} == expected, result.submission
     grading = [p.name for p in (tmp_path / "cold-cache" / "grading").iterdir() if not p.name.endswith(".lock")]
     assert len(grading) == 1 and ".tmp" not in grading[0]
+
+
+@pytest.mark.slow
+def test_the_student_folder_holds_only_what_may_be_handed_back(digits, tmp_path):
+    """graded/<name>/ is what a TA may hand back: feedback with plots and a results.json whose hidden
+    checks keep their name and score but not their message. The grader's record (hidden messages,
+    thresholds, the hidden split's labels and per-image probabilities) lives apart, in .staff/."""
+    bob = copy_stubs(digits, tmp_path / "batch" / "bob", source=digits.solutions_dir)
+    dense = bob / "dense.py"  # a mistake only hidden checks see: no rescaling layer
+    dense.write_text(dense.read_text().replace("    x = layers.Rescaling(1.0 / 16)(inputs)\n    x = layers.Flatten()(x)",
+                                               "    x = layers.Flatten()(inputs)"))
+    out = tmp_path / "out"
+    (result,) = run_batch([tmp_path / "batch"], options(digits, out))
+    shown_messages = {c.message for c in result.checks() if c.visibility != "hidden"}
+    hidden = [c for c in result.checks() if c.visibility == "hidden" and not c.ok and c.message not in shown_messages]
+    assert hidden, "the mutant fails hidden checks with messages of their own"
+    handed_back = sorted(p for p in (out / "bob").rglob("*") if p.is_file())
+    assert {p.name for p in handed_back} >= {"results.json", "feedback.md"}
+    for path in handed_back:
+        if path.suffix in (".json", ".md"):
+            text = path.read_text()
+            for check in hidden:
+                assert check.message.splitlines()[0][:60] not in text, (path.name, check.name)
+            assert "probabilities" not in text and "threshold" not in text.lower(), path.name
+    results = json.loads((out / "bob" / "results.json").read_text())
+    assert validate_results_json(results) == []
+    shown = {t["name"]: t for t in results["tests"]}
+    for check in hidden:
+        assert shown[check.name]["score"] == pytest.approx(check.score) and "withheld" in shown[check.name]["output"]
+    record = out / ".staff" / "bob" / "grading.json"
+    assert record.is_file() and not (out / "bob" / "grading.json").exists()
+    assert (os.stat(out / ".staff").st_mode & 0o077) == 0  # staff only
+    assert json.loads(record.read_text())["result"]["curves"] == [] or "probabilities" in record.read_text()

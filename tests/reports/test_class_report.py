@@ -50,7 +50,7 @@ def calibration_at(tmp_path: Path, run: str, accuracy: float) -> Path:
 
 def test_the_report_describes_the_class(graded, digits, tmp_path):
     rows = {row.submission: row for row in read_gradebook(graded / "gradebook.csv")}
-    ann = json.loads((graded / "ann" / "grading.json").read_text())["result"]
+    ann = json.loads((graded / ".staff" / "ann" / "grading.json").read_text())["result"]
     run, accuracy = ann["curves"][0]["name"], ann["curves"][0]["accuracy"]
     written = write_report(graded, "Digits", "Lab 2", {TEST_PROFILE: calibration_at(tmp_path, run, accuracy)}, tmp_path / "out")
     text = written.markdown.read_text()
@@ -60,10 +60,10 @@ def test_the_report_describes_the_class(graded, digits, tmp_path):
     for figure in written.figures:
         assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and f"]({figure.name})" in text
     # Each check's failure rate: the stubs fail every check; the missing module fails one part's.
-    stub_check = next(c for c in json.loads((graded / "bob" / "grading.json").read_text())["result"]["parts"][1]["checks"])
+    stub_check = next(c for c in json.loads((graded / ".staff" / "bob" / "grading.json").read_text())["result"]["parts"][1]["checks"])
     line = next(line for line in text.splitlines() if f"| {stub_check['name']} |" in line)
     assert "| 1/4 (25%) |" in line and "NotImplementedError" in line
-    missing = next(c for c in json.loads((graded / "cid" / "grading.json").read_text())["result"]["parts"][0]["checks"])
+    missing = next(c for c in json.loads((graded / ".staff" / "cid" / "grading.json").read_text())["result"]["parts"][0]["checks"])
     line = next(line for line in text.splitlines() if f"| {missing['name']} |" in line)
     assert "| 2/4 (50%) |" in line  # the stubs and the missing module (each message once: the first is shown)
     # Near a threshold: the references' accuracy equals it.
@@ -90,7 +90,7 @@ def test_canvas_csv_is_the_gradebook_import_format(graded, tmp_path):
 def test_a_tampered_record_is_left_out_and_named(graded, digits, tmp_path):
     copy = tmp_path / "graded"
     shutil.copytree(graded, copy)
-    record = copy / "bob" / "grading.json"
+    record = copy / ".staff" / "bob" / "grading.json"
     data = json.loads(record.read_text())
     data["result"]["parts"][0]["checks"][0]["score"] = 50.0
     record.write_text(json.dumps(data))

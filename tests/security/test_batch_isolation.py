@@ -153,7 +153,7 @@ def test_tampered_records_are_not_trusted(ctx, tmp_path):
     write_outputs(out, submission, result, "k1", secret)
     assert _stored(out, submission, "k1", secret) is not None
     assert _stored(out, submission, "k2", secret) is None  # other settings or content
-    record = out / "alice" / "grading.json"
+    record = out / ".staff" / "alice" / "grading.json"
     original = record.read_bytes()
     data = json.loads(original)
     data["result"]["parts"][0]["checks"][0]["score"] = data["result"]["parts"][0]["checks"][0]["max_score"]
@@ -228,7 +228,7 @@ class Watcher(threading.Thread):
                     if "autograder.grading.jobs" in line:
                         self.seen["child"].add(_uids(pid))
                         if (self.killed is None and self.before_victim and workers
-                                and (self.out / self.before_victim / "grading.json").exists()):
+                                and (self.out / ".staff" / self.before_victim / "grading.json").exists()):
                             os.kill(int(pid), signal.SIGKILL)  # a crash while it grades the victim
                             self.killed = int(pid)
                     elif "autograder.probes.worker" in line and "bwrap" not in line.split()[0]:
@@ -321,7 +321,7 @@ def test_hostile_submissions_cost_only_their_own_rows(digits, tmp_path, digits_s
     # Nothing outside the output folder changed; each submission's outputs are as the grader wrote them.
     assert tree_digest(*guarded) == before
     for name in by_name:
-        record = json.loads((out / name / "grading.json").read_text())
+        record = json.loads((out / ".staff" / name / "grading.json").read_text())
         assert record["result"]["submission"] == name
         for file, digest in record["files"].items():
             assert hashlib.sha256((out / name / file).read_bytes()).hexdigest() == digest, (name, file)
