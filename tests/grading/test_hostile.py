@@ -217,7 +217,9 @@ def test_fork_bomb_is_contained(hostile):
     results, _ = hostile
     scratch = part(results["hostile_b"], "scratch")
     assert scratch.score == 0
-    assert scratch.sandbox.outcome in ("ok", "memory")  # stopped by the process limit, or by the watchdog
+    # Stopped by the process limit (the forks fail and the worker ends normally, or TensorFlow, which
+    # cannot start its threads under the cap, aborts it: "signaled"), or by the watchdog ("memory").
+    assert scratch.sandbox.outcome in ("ok", "signaled", "memory"), scratch.sandbox
     leftover = subprocess.run(["pgrep", "-f", "autograder.probes.worker"], capture_output=True, text=True, check=False)
     assert leftover.stdout.strip() == "", "forked workers outlived their sandbox"
 
