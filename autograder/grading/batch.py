@@ -49,6 +49,7 @@ from autograder.reports.atomic import atomic_write_bytes, atomic_write_text
 from autograder.reports.feedback import write_feedback
 from autograder.reports.gradebook import write_gradebook
 from autograder.reports.gradescope import write_results_json
+from autograder.sandbox.artifacts import read_regular
 
 RECORD = "grading.json"
 STAFF = ".staff"  # <out>/.staff/<name>/grading.json: staff only (never a submission's name: names start alphanumeric)
@@ -125,19 +126,9 @@ def files_for(out: Path, name: str) -> dict[str, str]:
 
 
 def _read_private(path: Path, limit: int = MAX_RECORD_BYTES) -> bytes | None:
-    """A regular file's bytes (no link followed), or None."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
-    except OSError:
-        return None
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode) or info.st_size > limit:
-            return None
-        with os.fdopen(os.dup(fd), "rb") as stream:
-            return stream.read(limit + 1)
-    finally:
-        os.close(fd)
+    """A regular file's bytes (no link followed), or None (also when larger than `limit`)."""
+    data = read_regular(path, limit)
+    return None if data is None or len(data) > limit else data
 
 
 def _existing_key(out: Path) -> bytes | None:
@@ -172,6 +163,20 @@ def _mac(key: bytes, record: dict) -> str:
     return hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
 
 
+def _signed(raw: bytes, secret: bytes) -> dict:
+    """The record in `raw`, its signature checked under `secret`.
+
+    Raises:
+        ValueError: the signature does not verify, or `raw` is not JSON (KeyError, TypeError or
+            AttributeError for a record of the wrong shape).
+    """
+    data = json.loads(raw)
+    mac = data.pop("mac")
+    if not isinstance(mac, str) or not hmac.compare_digest(mac, _mac(secret, data)):
+        raise ValueError("its signature does not verify")
+    return data
+
+
 def record_path(out: Path, name: str) -> Path:
     """Where the grader's record of submission `name` is kept (staff only)."""
     return out / STAFF / name / RECORD
@@ -184,10 +189,7 @@ def _stored(out: Path, submission: Submission, key: str, secret: bytes) -> Submi
     if raw is None or not key:
         return None
     try:
-        data = json.loads(raw)
-        mac = data.pop("mac")
-        if not isinstance(mac, str) or not hmac.compare_digest(mac, _mac(secret, data)):
-            return None
+        data = _signed(raw, secret)
         if data.get("key") != key or data["result"].get("submission") != submission.name:
             return None
         for name in SIGNED_FILES:
@@ -212,11 +214,7 @@ def verified_results(out: Path) -> tuple[list[SubmissionResult], list[str]]:
         if raw is None:
             continue
         try:
-            data = json.loads(raw)
-            mac = data.pop("mac")
-            if not isinstance(mac, str) or not hmac.compare_digest(mac, _mac(secret, data)):
-                raise ValueError("its signature does not verify")
-            result = SubmissionResult.from_dict(data["result"])
+            result = SubmissionResult.from_dict(_signed(raw, secret)["result"])
             if result.submission != folder.name:
                 raise ValueError(f"it is the record of {result.submission[:80]!r}")
         except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:

@@ -74,6 +74,23 @@ def read_bytes(out_dir: Path, name: str | os.PathLike, *, max_bytes: int) -> byt
     return data
 
 
+def read_regular(path: str | os.PathLike, limit: int) -> bytes | None:
+    """At most `limit + 1` bytes of the regular file at `path`, no link followed (None when there
+    is none there: missing, a link, a folder or a special file). A caller that gets more than
+    `limit` bytes knows the file is too big."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        with os.fdopen(os.dup(fd), "rb") as stream:
+            return stream.read(limit + 1)
+    finally:
+        os.close(fd)
+
+
 def list_artifacts(out_dir: Path) -> list[str]:
     """Relative names of the regular files in `out_dir`; symlinks and special files are skipped."""
     names = []

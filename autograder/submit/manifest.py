@@ -17,12 +17,13 @@ import hashlib
 import importlib.metadata
 import json
 import platform
-import os
 import re
 import zipfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
+
+from autograder.sandbox.artifacts import read_regular
 
 MANIFEST = "manifest.json"
 FORMAT = 1
@@ -96,21 +97,6 @@ def verify_zip(archive: Path) -> list[str]:
     return problems
 
 
-def _read_plain(folder: Path, name: str, limit: int) -> bytes | None:
-    """The bytes of `folder/name` (a plain file, no link followed), or None when there is none."""
-    try:
-        fd = os.open(folder / name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    except OSError:
-        return None
-    try:
-        if not (os.fstat(fd).st_mode & 0o170000) == 0o100000:
-            return None
-        with os.fdopen(os.dup(fd), "rb") as stream:
-            return stream.read(limit + 1)
-    finally:
-        os.close(fd)
-
-
 def check_folder(folder: Path, graded: Iterable[str]) -> tuple[str | None, str]:
     """The student id a submission's manifest gives, and whether its files match it.
 
@@ -120,7 +106,7 @@ def check_folder(folder: Path, graded: Iterable[str]) -> tuple[str | None, str]:
         graded file present matches, else "mismatch: ..." or "unreadable: ..." naming the cause.
     """
     folder = Path(folder)
-    raw = _read_plain(folder, MANIFEST, MAX_MANIFEST_BYTES)
+    raw = read_regular(folder / MANIFEST, MAX_MANIFEST_BYTES)
     if raw is None:
         return None, ""
     try:
@@ -139,7 +125,7 @@ def check_folder(folder: Path, graded: Iterable[str]) -> tuple[str | None, str]:
         if not isinstance(name, str) or not _PLAIN_NAME.match(name):
             problems.append(f"{str(name)[:40]!r}: not a plain file name")
             continue
-        data = _read_plain(folder, name, 64 * 1024 * 1024)
+        data = read_regular(folder / name, 64 * 1024 * 1024)
         expected = entry.get("sha256") if isinstance(entry, dict) else None
         if data is None:
             problems.append(f"{name}: missing")

@@ -22,17 +22,12 @@ from autograder.reports.gradebook import read_gradebook
 from autograder.submit import SubmitError
 from autograder.submit.manifest import MANIFEST
 from tests.conftest import TEST_PROFILE
-
-
-def modules(lab) -> tuple[str, ...]:
-    return tuple(spec.module for spec in lab.config.parts.values())
+from tests.grading.test_batch import copy_stubs, modules
 
 
 def working_copy(lab, target: Path, source: Path | None = None) -> Path:
-    target.mkdir(parents=True)
-    for module in modules(lab):
-        shutil.copy((source or lab.solutions_dir) / module, target / module)
-    return target
+    """The lab's graded modules in `target`, from `source` (default: the solutions)."""
+    return copy_stubs(lab, target, source or lab.solutions_dir)
 
 
 def handed_in(lab, folder: Path, student: str | None, source: Path | None = None) -> Path:
