@@ -113,14 +113,18 @@ def _context(config=None, data_dir=None, weights_dir=None, cache_dir=None, lab=N
 @app.command()
 def release(
     check: Annotated[bool, typer.Option("--check", help="Only verify the committed release; exit 1 on drift.")] = False,
+    kit: Annotated[bool, typer.Option("--kit/--no-kit", help="Also write the student kit (the release, a student course.yaml, the engine's wheel).")] = True,
+    kit_dir: Annotated[Optional[Path], typer.Option("--kit-dir", help="Where the kit goes (default: dist/ beside course.yaml).")] = None,
     config: ConfigOpt = None,
     lab: LabOpt = None,
 ) -> None:
-    """Generate assignments/ (stubs, notebook, public checks) from solutions/."""
+    """Generate assignments/ (stubs, notebook, public checks) from solutions/, and the student kit."""
     from autograder import release as stage  # noqa: PLC0415
+    from autograder.release.kit import kit_name  # noqa: PLC0415
 
     ctx = _context(config, lab=lab)
-    problems = stage.main(ctx, check=check)
+    kit_out = None if check or not kit else (kit_dir or ctx.locations.root / "dist")
+    problems = stage.main(ctx, check=check, kit_dir=kit_out)
     if problems:
         err.print(f"[red]The release in {ctx.release_dir} has drifted from {ctx.solutions_dir}:[/red]")
         for problem in problems:
@@ -128,6 +132,11 @@ def release(
         raise typer.Exit(1)
     verb = "is up to date with" if check else "was generated from"
     console.print(f"{ctx.release_dir.relative_to(ctx.locations.root)} {verb} {ctx.config.paths.solutions}")
+    if kit_out is not None:
+        console.print(
+            f"Student kit: {kit_out / kit_name(ctx.lab)}/ and {kit_out / kit_name(ctx.lab)}.zip "
+            "(hand out the zip; its README says how to install and use it)", markup=False, highlight=False,
+        )
 
 
 @app.command()

@@ -40,7 +40,20 @@ class CourseContext:
         return self.config.profile(name or self.config.default_profile)
 
     @property
+    def has_solutions(self) -> bool:
+        """Whether this course file names the lab's solutions (a student kit's does not)."""
+        return self.config.paths.solutions is not None
+
+    @property
     def solutions_dir(self) -> Path:
+        """The lab's solutions folder. Raises ConfigError for a student kit's course file, which has none."""
+        if self.config.paths.solutions is None:
+            from autograder.config import ConfigError  # noqa: PLC0415
+
+            raise ConfigError(
+                f"{self.config_path} is a student course file (paths.solutions is null): this needs the "
+                "instructor's course.yaml, with the lab's solutions and hidden checks."
+            )
         return self.locations.root / self.config.paths.solutions
 
     @property
@@ -58,7 +71,7 @@ class CourseContext:
         from autograder.lab import DEFINITION_FILE, load_definition  # noqa: PLC0415
 
         if public is None:
-            public = not (self.solutions_dir / DEFINITION_FILE).is_file()
+            public = not (self.has_solutions and (self.solutions_dir / DEFINITION_FILE).is_file())
         definition = load_definition(self.release_dir if public else self.solutions_dir)
         defined, listed = list(definition.part_inputs), list(self.config.parts)
         if sorted(defined) != sorted(listed):

@@ -66,10 +66,14 @@ def _read(file: Path) -> dict:
     return raw
 
 
-def _lab_folders(course: CourseFile, root: Path, lab: str) -> tuple[Path, Path]:
-    solutions = Path(course.paths.solutions.format(lab=lab))
+def _lab_folders(course: CourseFile, root: Path, lab: str) -> tuple[Path | None, Path]:
+    """The lab's solutions folder (None in a student kit's course file) and its release folder."""
     release = Path(course.paths.release.format(lab=lab))
-    return (solutions if solutions.is_absolute() else root / solutions), (release if release.is_absolute() else root / release)
+    release = release if release.is_absolute() else root / release
+    if course.paths.solutions is None:
+        return None, release
+    solutions = Path(course.paths.solutions.format(lab=lab))
+    return (solutions if solutions.is_absolute() else root / solutions), release
 
 
 def choose_lab(course: CourseFile, root: Path, lab: str | None = None) -> str:
@@ -82,7 +86,8 @@ def choose_lab(course: CourseFile, root: Path, lab: str | None = None) -> str:
         return chosen
     here = Path.cwd().resolve()
     for name in names:
-        if any(folder.resolve() == here or folder.resolve() in here.parents for folder in _lab_folders(course, root, name)):
+        folders = [folder.resolve() for folder in _lab_folders(course, root, name) if folder is not None]
+        if any(folder == here or folder in here.parents for folder in folders):
             return name
     if course.course.default_lab:
         return course.course.default_lab
@@ -91,11 +96,11 @@ def choose_lab(course: CourseFile, root: Path, lab: str | None = None) -> str:
     raise ConfigError(f"The course has several labs {names}: pass --lab or set ${LAB_ENV}.")
 
 
-def _lab_profile_model(solutions: Path, release: Path):
+def _lab_profile_model(solutions: Path | None, release: Path):
     """The lab's own `Profile` model from its definition (the solutions' copy, else the release's), or None."""
     from autograder.config.models import Profile  # noqa: PLC0415
 
-    for folder in (solutions, release):
+    for folder in (f for f in (solutions, release) if f is not None):
         if (folder / "definition.py").is_file():
             from autograder.lab import load_definition  # noqa: PLC0415
 
@@ -129,7 +134,10 @@ def load_config(path: str | os.PathLike | None = None, lab: str | None = None) -
         except ValidationError as exc:
             raise ConfigError(_format_validation_error(file, exc, prefix=f"labs.{name}.profiles.{profile_name}")) from None
     paths = course.paths.model_copy(
-        update={"solutions": course.paths.solutions.format(lab=name), "release": course.paths.release.format(lab=name)}
+        update={
+            "solutions": None if course.paths.solutions is None else course.paths.solutions.format(lab=name),
+            "release": course.paths.release.format(lab=name),
+        }
     )
     try:
         return CourseConfig(

@@ -38,7 +38,7 @@ class CourseInfo(Frozen):
 class PathsConfig(Frozen):
     """Repository-relative locations, plus optional machine paths (null: use flags or env)."""
 
-    solutions: str = "solutions/{lab}"
+    solutions: str | None = "solutions/{lab}"  # null: a student kit's course file (no solutions, no grading)
     release: str = "assignments/{lab}"
     data_dir: str | None = None
     weights_dir: str | None = None
@@ -50,7 +50,7 @@ class DataConfig(Frozen):
 
     dataset: str
     download_url: str
-    hidden_test: str
+    hidden_test: str | None = None  # null: a student kit's course file (the hidden split is the grader's)
     classes: tuple[str, ...] = Field(min_length=2)
 
 

@@ -92,6 +92,11 @@ def locate_hidden_test(config: CourseConfig, locations: Locations) -> Path:
         DataNotFoundError: no data folder is configured or it lacks the hidden split.
     """
     _require_data(config)
+    if config.data.hidden_test is None:
+        raise DataNotFoundError(
+            "This course file names no hidden test split (data.hidden_test is null, as in a student kit): "
+            "only the grader's course.yaml can grade on it."
+        )
     env = os.environ.get("COURSE_HIDDEN_DIR")
     if env:
         root = Path(env).expanduser()

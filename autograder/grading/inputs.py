@@ -150,7 +150,13 @@ def build_folder(
 
 
 def _digest(ctx: CourseContext, profile: Profile) -> str:
-    solution_files = sorted(ctx.solutions_dir.glob("*.py"))
+    if ctx.has_solutions:
+        solution_files = sorted(ctx.solutions_dir.glob("*.py"))
+    else:  # a student kit: the lab's public grader code (never the student's modules, edited between runs)
+        from autograder.lab import DEFINITION_FILE  # noqa: PLC0415
+        from autograder.probes.declare import PROBES_FILE  # noqa: PLC0415
+
+        solution_files = [ctx.release_dir / name for name in (DEFINITION_FILE, PROBES_FILE) if (ctx.release_dir / name).is_file()]
     digest = hashlib.sha256(f"{INPUTS_VERSION}|{profile.model_dump_json()}".encode())
     for path in solution_files:
         digest.update(path.read_bytes())

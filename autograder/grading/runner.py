@@ -137,6 +137,8 @@ class Grader:
     def _thresholds(self) -> Thresholds:
         from autograder.calibration import Calibration, calibration_path, profile_digest  # noqa: PLC0415
 
+        if not self.ctx.has_solutions:  # a student kit: thresholds are the grader's
+            return Thresholds(self.profile_name, {}, "no calibration in a student kit")
         path = calibration_path(self.ctx, self.profile_name)
         if not path.is_file():
             return Thresholds(self.profile_name, {}, f"no calibration file {path.name}")
@@ -153,7 +155,9 @@ class Grader:
         """What a worker must never read: solutions, hidden tests and images, the grader's cache."""
         from autograder.data import locate_hidden_test  # noqa: PLC0415
 
-        paths = [self.ctx.solutions_dir, self.inputs.hidden, self.ctx.locations.cache_dir / "images"]
+        paths = [self.inputs.hidden, self.ctx.locations.cache_dir / "images"]
+        if self.ctx.has_solutions:
+            paths.insert(0, self.ctx.solutions_dir)
         if self.ctx.config.data is not None:
             try:
                 paths.append(locate_hidden_test(self.ctx.config, self.ctx.locations))

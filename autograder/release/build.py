@@ -138,24 +138,34 @@ def reference_snapshot(state: ReleaseState) -> None:
     state.files[f"{CHECKS_DIR}/{SNAPSHOT}"] = text
 
 
-def _code_lines(name: str, text: str) -> set[str]:
+def code_lines(name: str, text: str) -> set[str]:
+    """The stripped lines of a file's text (a notebook's: of its cells' sources)."""
     if name.endswith(".ipynb"):
-        text = "\n".join(cell.source for cell in nbformat.reads(text, as_version=4).cells)
+        try:
+            text = "\n".join(cell.source for cell in nbformat.reads(text, as_version=4).cells)
+        except Exception:  # noqa: BLE001  (not a notebook after all: scan it as text)
+            pass
     return {line.strip() for line in text.splitlines()}
+
+
+def solution_secrets(solutions: Path, config: CourseConfig) -> set[str]:
+    """Whole lines of the solution blocks (20 characters or more) that the stubs do not also hold."""
+    secrets: set[str] = set()
+    for spec in config.parts.values():
+        path = Path(solutions) / spec.module
+        source = path.read_text(encoding="utf-8")
+        public = set(code_lines(path.name, strip_solutions(source, str(path))))
+        secrets |= {line for line in solution_text(source, str(path)) if len(line) >= 20} - public
+    return secrets
 
 
 def no_solution_leaks(state: ReleaseState) -> None:
     """Fail if a generated file holds a marker, or a whole line of a solution block."""
-    secrets: set[str] = set()
-    for spec in state.config.parts.values():
-        path = state.solutions / spec.module
-        source = path.read_text(encoding="utf-8")
-        public = set(_code_lines(path.name, strip_solutions(source, str(path))))
-        secrets |= {line for line in solution_text(source, str(path)) if len(line) >= 20} - public
+    secrets = solution_secrets(state.solutions, state.config)
     for name, text in state.files.items():
         if "BEGIN SOLUTION" in text or "END SOLUTION" in text:
             raise ReleaseError(f"Solution marker left in the release file {name}")
-        leaked = sorted(secrets & _code_lines(name, text))
+        leaked = sorted(secrets & code_lines(name, text))
         if leaked:
             raise ReleaseError(f"Solution text leaked into the release file {name}: {leaked[0]!r}")
 

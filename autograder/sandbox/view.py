@@ -82,11 +82,18 @@ def gpu_devices() -> list[Path]:
 
 
 def runtime_paths() -> list[Path]:
-    """The folders the running Python needs: its prefix, its base prefix and their real paths."""
-    paths = []
+    """The folders the running Python needs: its prefix, its base prefix and their real paths, and
+    the package folders on its path outside them (`pip install --user`, a `.pth` or
+    `--system-site-packages` venv: where a student's Keras may well be)."""
+    paths: list[Path] = []
     for value in (sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix):
         for path in (Path(value), Path(os.path.realpath(value))):
             if path.is_dir() and path not in paths:
+                paths.append(path)
+    for entry in sys.path:
+        path = Path(os.path.realpath(entry)) if entry else None
+        if path is not None and path.name in ("site-packages", "dist-packages") and path.is_dir():
+            if not any(path == known or known in path.parents for known in paths):
                 paths.append(path)
     return paths
 

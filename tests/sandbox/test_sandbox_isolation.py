@@ -138,3 +138,21 @@ def test_only_listed_devices_are_exposed(strong_box):
     (strong_box.out / "again").mkdir()
     strong_box.out = strong_box.out / "again"
     assert strong_box.run(code, devices=[device]).stdout.text == "True\n"
+
+
+def test_package_folders_on_the_path_are_readable_and_nothing_else(monkeypatch, tmp_path):
+    """Keras installed with `pip install --user` or through a `.pth` lies outside the interpreter's
+    prefix: its folder is bound; another folder on the path (a repository, the current one) is not."""
+    import sys  # noqa: PLC0415
+
+    from autograder.sandbox.view import runtime_paths  # noqa: PLC0415
+
+    user_site = tmp_path / "home" / ".local" / "lib" / "site-packages"
+    user_site.mkdir(parents=True)
+    repository = tmp_path / "repository"
+    repository.mkdir()
+    monkeypatch.chdir(repository)
+    monkeypatch.setattr(sys, "path", [*sys.path, str(user_site), str(repository), ""])
+    paths = runtime_paths()
+    assert user_site in paths
+    assert repository not in paths and not any(repository in p.parents for p in paths)
