@@ -3,7 +3,8 @@
 One module per kind of check; every module works on what the grader holds (Keras models it
 loaded, numpy arrays, plain dicts) and never imports student code:
 
-- `result`: `CheckResult` and the `passed` / `failed` / `partial` helpers.
+- `result`: `CheckResult`, the `passed` / `failed` / `partial` helpers, and `because` (a failure
+  that follows from another function's mistake names it).
 - `registry`: the `@check(part=..., points=..., visibility=...)` decorator and `run_check`.
 - `trainability`: trainable flags and splits per layer; `training_probe`: what training moves.
 - `parameters`: exact parameter counts at several input sizes.
@@ -19,6 +20,7 @@ from autograder.checks.registry import CheckMeta, check, check_meta, run_check
 from autograder.checks.result import (
     VISIBILITIES,
     CheckFailure,
+    because,
     CheckResult,
     expected_received,
     failed,
@@ -31,6 +33,7 @@ __all__ = [
     "CheckFailure",
     "CheckMeta",
     "CheckResult",
+    "because",
     "check",
     "check_meta",
     "expected_received",

@@ -8,7 +8,7 @@ report formats; `to_gradescope_dict()` is the one place a result meets a platfor
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
@@ -128,3 +128,28 @@ def expected_received(expected: str, **received: Any) -> str:
     expected = expected.rstrip(".")
     shown = ", ".join(f"{key}={value}" for key, value in received.items())
     return f"Expected {expected}. Received: {shown}"
+
+
+def because(results: CheckResult | list[CheckResult], cause: str | None) -> CheckResult | list[CheckResult]:
+    """Restate the failures of `results` as following from `cause`, another function's mistake.
+
+    One missing line (a base left trainable) can fail the checks of functions that are right;
+    a check that knows the cause names it, so the student fixes that first instead of reading
+    a layer list about a function with nothing wrong. Passed results and `cause=None` are kept.
+
+    >>> r = failed("only the head trains", "Expected ... 104 mismatching layers ...", max_score=3)
+    >>> because(r, "`load_base` returned a trainable base").message.split(";")[0]
+    'Because `load_base` returned a trainable base, this check fails too'
+    """
+    if not cause:
+        return results
+
+    def restate(result: CheckResult) -> CheckResult:
+        if result.ok:
+            return result
+        detail = next((line.strip() for line in result.message.splitlines() if line.strip()), "")
+        detail = detail if len(detail) <= 160 else detail[:157] + "..."
+        message = f"Because {cause}, this check fails too; fix that first, then run the checks again. ({detail})"
+        return replace(result, message=message)
+
+    return [restate(r) for r in results] if isinstance(results, list) else restate(results)

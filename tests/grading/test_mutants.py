@@ -24,6 +24,7 @@ class Mutant:
     intended: tuple[str, ...]  # check names (prefixes) that must lose points
     collateral: tuple[str, ...] = ()  # accuracy checks allowed to drop too
     says: str = ""  # a phrase the intended check's message must contain
+    root_cause: tuple[str, str] = ()  # (a check of a right function, the root cause its message must name)
 
     @property
     def part(self) -> str:
@@ -37,7 +38,8 @@ SCRATCH_ACC = ("scratch convnet: hidden-test accuracy", "scratch convnet with au
 MUTANTS = [
     Mutant("base_not_frozen", "feature_extraction.py", "    base.trainable = False\n    return base", "    return base",
            ("load_base:", "build_transfer_model: only the head trains", "transfer model: the base does not move"),
-           (FROZEN_ACC,), "trainable"),
+           (FROZEN_ACC,), "trainable",
+           ("build_transfer_model: only the head trains", "Because `load_base` returned a trainable base")),
     Mutant("not_recompiled_after_unfreezing", "fine_tuning.py",
            "    model.compile(\n        optimizer=keras.optimizers.RMSprop(learning_rate=learning_rate),\n        loss=keras.losses.BinaryCrossentropy(),\n        metrics=[\"accuracy\"],\n    )\n    return model",
            "    return model",
@@ -130,6 +132,10 @@ def test_mutant_loses_points_on_the_intended_check_only(mutant, grader, ctx, tmp
     lost = [c for c in intended if not c.ok]
     assert lost, f"{mutant.name} kept full marks on {[c.name for c in intended]}"
     assert any(mutant.says.lower() in c.message.lower() for c in lost), [c.message for c in lost]
+    if mutant.root_cause:  # a right function failed by another's mistake says which, in one line
+        name, cause = mutant.root_cause
+        (named,) = [c for c in lost if c.name.startswith(name)]
+        assert named.message.startswith(cause) and len(named.message) < 400, named.message
     others = [c for c in checks if c not in intended and not any(c.name.startswith(a) for a in mutant.collateral)]
     unexpected = [f"{c.name}: {c.message[:200]}" for c in others if not c.ok]
     assert unexpected == [], f"{mutant.name} also lost points on unrelated checks"

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from autograder.checks import check
+from autograder.checks import because, check
 from autograder.checks.accuracy import score_accuracy
 from autograder.checks.architecture import check_architecture
 from autograder.checks.arguments import check_layer_setting
@@ -13,7 +13,18 @@ from autograder.checks.trainability import check_frozen, check_trainability_flag
 from autograder.checks.training_probe import check_frozen_by_behaviour
 
 
-@check(part="feature_extraction", points=3, visibility="visible", name="load_base: a frozen MobileNetV2 without its top")
+LOAD_BASE = "load_base: a frozen MobileNetV2 without its top"
+
+
+def trainable_base(base) -> str | None:
+    """The cause when the student's `load_base` left its base trainable: the transfer model is
+    built on that base, so a right `build_transfer_model` fails with it."""
+    if not base.trainable_weights:
+        return None
+    return f"`load_base` returned a trainable base (see `{LOAD_BASE}`)"
+
+
+@check(part="feature_extraction", points=3, visibility="visible", name=LOAD_BASE)
 def base_is_a_frozen_pretrained_base(base, reference):
     return [
         check_frozen(base, name="frozen"),
@@ -44,8 +55,8 @@ def linear_classifier_accuracy(linear_result, thresholds):
 
 
 @check(part="feature_extraction", points=3, visibility="visible", name="build_transfer_model: only the head trains")
-def transfer_model_trains_only_its_head(transfer_model, reference):
-    return check_trainability_flags(transfer_model, reference.transfer_model)
+def transfer_model_trains_only_its_head(transfer_model, reference, base):
+    return because(check_trainability_flags(transfer_model, reference.transfer_model), trainable_base(base))
 
 
 @check(part="feature_extraction", points=2, visibility="hidden", name="build_transfer_model: layers in order")
@@ -76,9 +87,9 @@ def transfer_compile_settings(transfer_compile, transfer_model, settings):
 
 
 @check(part="feature_extraction", points=3, visibility="hidden", name="transfer model: the base does not move while training")
-def frozen_base_stays_frozen_while_training(transfer_probe, reference):
+def frozen_base_stays_frozen_while_training(transfer_probe, reference, base):
     probe, _ = transfer_probe
-    return check_frozen_by_behaviour(probe, reference.transfer_model)
+    return because(check_frozen_by_behaviour(probe, reference.transfer_model), trainable_base(base))
 
 
 @check(part="feature_extraction", points=5, visibility="hidden", name="frozen base + head: hidden-test accuracy")
