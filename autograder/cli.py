@@ -230,23 +230,26 @@ def report_cmd(
     assignment: Annotated[
         Optional[str], typer.Option("--assignment", help="The assignment's column in canvas.csv (default: the lab's title).")
     ] = None,
+    with_leaderboard: Annotated[
+        bool, typer.Option("--leaderboard", help="Also write leaderboard.md (pseudonymous hidden-split accuracies) and its key.")
+    ] = False,
     config: ConfigOpt = None,
     lab: LabOpt = None,
 ) -> None:
-    """Write the class view of a graded batch: report.md with plots, and canvas.csv (staff only)."""
+    """Write the class view of a graded batch: report.md with plots, canvas.csv and moodle.csv (staff only)."""
     from autograder.reports.class_report import write_report  # noqa: PLC0415
 
     ctx = _context(config, None, None, None, lab)
     calibrations = {name: ctx.solutions_dir / "calibration" / f"{name}.json" for name in ctx.config.profiles}
     title = ctx.config.course.title
     try:
-        written = write_report(graded, title, assignment or title, calibrations, out)
+        written = write_report(graded, title, assignment or title, calibrations, out, with_leaderboard=with_leaderboard)
     except FileNotFoundError as exc:
         err.print(f"error: {exc}", style="red", markup=False, highlight=False)
         raise typer.Exit(2) from None
     console.print(
         f"Wrote {written.markdown} ({written.submissions} submission(s)), "
-        f"{', '.join(f.name for f in written.figures)} and {written.canvas.name}.", markup=False, highlight=False,
+        f"{', '.join(f.name for f in [*written.figures, written.canvas, *written.others])}.", markup=False, highlight=False,
     )
     for line in written.left_out:
         err.print(f"warning: left out {line}", style="yellow", markup=False, highlight=False)

@@ -28,3 +28,12 @@ def imagenet_weights(profile: str | None = None) -> str:
     """A local ImageNet weight file for the profile's base (offline first, else downloaded)."""
     ctx = CourseContext.create()
     return str(ctx.weights_file(ctx.profile(profile)))
+
+
+def lab_runs(lab: str | None = None) -> list[dict[str, str]]:
+    """The lab's training runs as its definition declares them: name, label, published number, source."""
+    ctx = CourseContext.create(lab=lab)
+    return [
+        {"name": run.name, "label": run.label, "published": run.published, "source": run.source}
+        for run in ctx.definition().runs
+    ]

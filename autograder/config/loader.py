@@ -141,7 +141,7 @@ def load_config(path: str | os.PathLike | None = None, lab: str | None = None) -
     )
     try:
         return CourseConfig(
-            course=CourseInfo(name=course.course.name, lab=name, title=entry.title),
+            course=CourseInfo(name=course.course.name, lab=name, title=entry.title, leaderboard=course.course.leaderboard),
             paths=paths, data=entry.data, parts=entry.parts, profiles=profiles,
             default_profile=course.default_profile if course.default_profile in profiles else next(iter(profiles)),
             labs=tuple(course.labs),

@@ -33,6 +33,7 @@ class CourseInfo(Frozen):
     name: str
     lab: Name
     title: str
+    leaderboard: bool = False  # results.json carries Gradescope's `leaderboard` (hidden-split accuracies)
 
 
 class PathsConfig(Frozen):
@@ -100,6 +101,7 @@ class LabEntry(Frozen):
 class CourseInfoFile(Frozen):
     name: str
     default_lab: Name | None = None
+    leaderboard: bool = False
 
 
 class CourseFile(Frozen):

@@ -167,8 +167,11 @@ def export(ctx: CourseContext, out: Path, profile: str, with_data: bool = True) 
     shutil.rmtree(tree, ignore_errors=True)
     write_tree(ctx, tree, profile, with_data)
     archive = zip_folder(tree, out / ZIP_NAME)
+    from autograder.export.resources import resources_line  # noqa: PLC0415
+
     return [
         f"Upload {archive} as the autograder of a Gradescope programming assignment (Configure Autograder).",
+        resources_line(ctx.solutions_dir, profile),
         f"Students upload the {len(ctx.config.parts)} modules, their lab.ipynb, or the zip `course submit` writes.",
         *([] if with_data else ["The zip holds no data: the image needs COURSE_DATA_DIR and COURSE_WEIGHTS_DIR set."]),
     ]

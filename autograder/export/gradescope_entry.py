@@ -106,7 +106,7 @@ def grade(root: Path, profile: str, console: Console, caps: dict | None = None) 
             names = [r.submission for r in results]
             _zero(results_path, f"Expected one submission. Received: {len(results)} ({', '.join(names)})", started)
             return 0
-        write_results_json(results[0], results_path)
+        write_results_json(results[0], results_path, leaderboard=ctx.config.course.leaderboard)
         return 0
     except SubmissionError as exc:
         _zero(results_path, f"Nothing to grade: {exc}", started)

@@ -6,6 +6,7 @@ gradebook, tables) are built from these objects and know nothing about how gradi
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 
 from autograder.checks.result import CheckResult
@@ -97,6 +98,14 @@ class SubmissionResult:
                 {**check.to_gradescope_dict(), "tags": [check.part]} for check in self.checks()
             ],
         }
+
+    def leaderboard(self) -> list[dict]:
+        """Gradescope's `leaderboard` entries: each trained run's accuracy on the hidden split."""
+        return [
+            {"name": f"{curve.name} accuracy", "value": round(float(curve.accuracy), 4), "order": "desc"}
+            for curve in self.curves
+            if math.isfinite(curve.accuracy)
+        ]
 
     def to_dict(self) -> dict:
         """Everything, for the grader's own records (resume, reports)."""

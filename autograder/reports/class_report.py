@@ -11,7 +11,14 @@ not verify is left out and named), and writes, in `GRADED/report/` by default:
 - `canvas.csv`: the gradebook in the columns Canvas's gradebook import reads (Student, ID,
   SIS User ID, SIS Login ID, Section, then the assignment), one row per submission with a
   student id: a numeric id (Canvas's own, from a Canvas download) goes in `ID`, any other in
-  `SIS User ID`.
+  `SIS User ID`;
+- `moodle.csv`: the gradebook as Moodle's CSV grade import reads it: one column to map users
+  by (`Email address` when every id is one, else `ID number`) and the assignment's grade;
+- with `leaderboard`: `leaderboard.md`, each trained run's hidden-split accuracy under a
+  pseudonym (HMAC of the student id with a key kept in `GRADED/.staff/leaderboard.key`, so
+  pseudonyms stay the same from one report to the next and cannot be computed from an id
+  without it), fit to post; and `leaderboard-key.csv`, which student is which pseudonym
+  (staff only, to tell each student theirs).
 
 The report names hidden checks and thresholds: it is for staff, never handed back.
 """
@@ -19,7 +26,10 @@ The report names hidden checks and thresholds: it is for staff, never handed bac
 from __future__ import annotations
 
 import csv
+import hmac
 import io
+import os
+import secrets
 import re
 import statistics
 from collections import Counter
@@ -54,6 +64,7 @@ class ClassReport:
     canvas: Path
     submissions: int
     left_out: tuple[str, ...]
+    others: tuple[Path, ...] = ()  # moodle.csv, and the leaderboard's files when asked for
 
 
 def _fmt(value: float) -> str:
@@ -116,6 +127,59 @@ def canvas_csv(results: list[SubmissionResult], assignment: str) -> str:
         canvas_id, sis_id = (result.student, "") if result.student.isdigit() else ("", result.student)
         writer.writerow([result.submission, canvas_id, sis_id, "", "", f"{result.score:.2f}"])
     return buffer.getvalue()
+
+
+def moodle_csv(results: list[SubmissionResult], assignment: str) -> str:
+    """The gradebook as Moodle's CSV grade import reads it (see the module docstring)."""
+    rows = sorted((r for r in results if r.student), key=lambda r: r.student)
+    column = "Email address" if rows and all("@" in r.student for r in rows) else "ID number"
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow([column, assignment])
+    for result in rows:
+        writer.writerow([result.student, f"{result.score:.2f}"])
+    return buffer.getvalue()
+
+
+LEADERBOARD_KEY = "leaderboard.key"
+
+
+def leaderboard_key(graded: Path) -> bytes:
+    """The batch's pseudonym key (`GRADED/.staff/leaderboard.key`), made once, readable by its owner only."""
+    from autograder.grading.batch import STAFF  # noqa: PLC0415
+
+    path = Path(graded) / STAFF / LEADERBOARD_KEY
+    if not path.is_file():
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        with os.fdopen(descriptor, "w", encoding="ascii") as handle:
+            handle.write(secrets.token_hex(32) + "\n")
+    return bytes.fromhex(path.read_text(encoding="ascii").strip())
+
+
+def pseudonym(key: bytes, student: str) -> str:
+    return "anon-" + hmac.new(key, student.encode("utf-8"), "sha256").hexdigest()[:8]
+
+
+def leaderboard(results: list[SubmissionResult], key: bytes) -> tuple[str, str]:
+    """(`leaderboard.md`, `leaderboard-key.csv`): pseudonymous hidden-split accuracies, best first
+    by the last trained run (the lab's final model), and which student is which pseudonym."""
+    entries = [(r, {c.name: c.accuracy for c in r.curves}) for r in results if r.student and r.curves]
+    runs: list[str] = []
+    for _, accuracies in entries:
+        runs += [name for name in accuracies if name not in runs]
+    ranked = sorted(entries, key=lambda e: (-e[1].get(runs[-1], -1.0), pseudonym(key, e[0].student))) if runs else []
+    lines = ["# Leaderboard", "", "Accuracy on the hidden test split of each trained run, under pseudonyms.", ""]
+    lines += ["| Rank | Pseudonym | " + " | ".join(runs) + " |", "|---|---|" + "---|" * len(runs)]
+    mapping = io.StringIO()
+    writer = csv.writer(mapping, lineterminator="\n")
+    writer.writerow(["student", "pseudonym", "rank"])
+    for rank, (result, accuracies) in enumerate(ranked, start=1):
+        name = pseudonym(key, result.student)
+        cells = [f"{accuracies[run]:.3f}" if run in accuracies else "-" for run in runs]
+        lines.append(f"| {rank} | {name} | " + " | ".join(cells) + " |")
+        writer.writerow([result.student, name, rank])
+    return "\n".join(lines) + "\n", mapping.getvalue()
 
 
 def report_markdown(
@@ -232,7 +296,8 @@ def calibration_noise(calibration_file: Path) -> dict[str, Noise]:
 
 
 def write_report(
-    graded: Path, title: str, assignment: str, calibrations: dict[str, Path], out: Path | None = None
+    graded: Path, title: str, assignment: str, calibrations: dict[str, Path], out: Path | None = None,
+    with_leaderboard: bool = False,
 ) -> ClassReport:
     """Write the class report of the batch output folder `graded` (see the module docstring).
 
@@ -242,6 +307,7 @@ def write_report(
         assignment: the assignment's column name in `canvas.csv`.
         calibrations: profile -> its calibration file (for the near-threshold list).
         out: where the report goes (default `graded/report`).
+        with_leaderboard: also write `leaderboard.md` and `leaderboard-key.csv`.
 
     Raises:
         FileNotFoundError: `graded` holds no graded submission.
@@ -266,4 +332,9 @@ def write_report(
     text = report_markdown(results, title, noise, left_out, [f.name for f in figures])
     markdown = atomic_write_text(folder / "report.md", text)
     canvas = atomic_write_text(folder / "canvas.csv", canvas_csv(results, assignment))
-    return ClassReport(folder, markdown, figures, canvas, len(results), tuple(left_out))
+    moodle = atomic_write_text(folder / "moodle.csv", moodle_csv(results, assignment))
+    extra = [moodle]
+    if with_leaderboard:
+        board, mapping = leaderboard(results, leaderboard_key(graded))
+        extra += [atomic_write_text(folder / "leaderboard.md", board), atomic_write_text(folder / "leaderboard-key.csv", mapping)]
+    return ClassReport(folder, markdown, figures, canvas, len(results), tuple(left_out), tuple(extra))

@@ -164,7 +164,9 @@ def validate_results_json(data: Any) -> list[str]:
 WITHHELD = "Hidden check: its details are withheld."
 
 
-def write_results_json(result: SubmissionResult, path: str | os.PathLike, withhold: tuple[str, ...] = ()) -> Path:
+def write_results_json(
+    result: SubmissionResult, path: str | os.PathLike, withhold: tuple[str, ...] = (), leaderboard: bool = False
+) -> Path:
     """Write the submission's Gradescope `results.json` to `path`, atomically.
 
     Students read it: every message in it is `student_text` (see `feedback.student_view`), at
@@ -176,6 +178,9 @@ def write_results_json(result: SubmissionResult, path: str | os.PathLike, withho
         withhold: visibilities whose failed checks keep their name and score but not their
             message: `("hidden",)` for a file handed back as it is (on Gradescope, which shows
             hidden tests to staff only, nothing is withheld).
+        leaderboard: add Gradescope's `leaderboard` key, each trained run's hidden-split
+            accuracy (`course.leaderboard` in course.yaml; Gradescope shows it under the
+            pseudonyms students choose, when the assignment enables its leaderboard).
 
     Returns:
         The path written.
@@ -185,6 +190,8 @@ def write_results_json(result: SubmissionResult, path: str | os.PathLike, withho
             in the grader, reported before Gradescope silently drops the bad part).
     """
     data = student_view(result).to_gradescope()
+    if leaderboard and result.leaderboard():
+        data["leaderboard"] = result.leaderboard()
     for test in data["tests"]:
         if test.get("visibility") in withhold and test.get("output"):
             test["output"] = WITHHELD

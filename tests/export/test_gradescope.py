@@ -151,3 +151,23 @@ def test_reference_gets_full_marks(gradescope_reference, ctx):
     failing = [f"{t['name']}: {t['output']}" for t in gradescope_reference["tests"] if t["score"] < t["max_score"]]
     assert failing == []
     assert gradescope_reference["score"] == pytest.approx(ctx.config.total_points, abs=0.01)
+
+
+def test_the_export_says_what_machine_grading_needs(ctx, tmp_path):
+    from autograder.export.gradescope import export as gradescope_export
+    from autograder.export.resources import RESOURCES, Resources, read_resources, resources_line
+
+    measured = read_resources(ctx.solutions_dir, "smoke")  # measured by benchmarks/grading_resources.py, committed
+    assert measured is not None and measured.seconds > 0 and measured.peak_gib > 0
+    assert resources_line(ctx.solutions_dir, "smoke") == measured.advice()
+    sized = Resources("smoke", seconds=150.0, peak_gib=3.1, machine="x86_64, 2 cores", date="2026-11-30")
+    assert sized.memory_gib == 4.0 and sized.timeout_minutes == 5  # a quarter of headroom; twice the time
+    assert "at least 4 GiB of memory" in sized.advice() and "at least 5 minutes" in sized.advice()
+    solutions = tmp_path / "solutions"
+    (solutions / RESOURCES).mkdir(parents=True)
+    assert "never measured" in resources_line(solutions, "smoke")
+    (solutions / RESOURCES / "smoke.json").write_text('{"profile": "smoke"}')
+    with pytest.raises(ValueError, match="smoke.json: expected the fields"):
+        read_resources(solutions, "smoke")
+    lines = gradescope_export(ctx, tmp_path / "out", "smoke", with_data=False)
+    assert measured.advice() in lines

@@ -14,7 +14,7 @@ import pytest
 
 from autograder.calibration.thresholds import Calibration, Threshold
 from autograder.grading.batch import BatchOptions, run_batch
-from autograder.reports.class_report import CANVAS_COLUMNS, write_report
+from autograder.reports.class_report import CANVAS_COLUMNS, pseudonym, write_report
 from autograder.reports.gradebook import read_gradebook
 from tests.conftest import TEST_PROFILE
 
@@ -85,6 +85,44 @@ def test_canvas_csv_is_the_gradebook_import_format(graded, tmp_path):
     assert by_name["ann"][1:3] == ["", "ann"]  # any other id: the SIS user id
     for name, row in by_name.items():
         assert float(row[-1]) == pytest.approx(scores[name], abs=0.005)
+
+
+def test_moodle_csv_maps_users_by_id_number(graded, tmp_path):
+    written = write_report(graded, "Digits", "Lab 2", {}, tmp_path / "out")
+    (moodle,) = [p for p in written.others if p.name == "moodle.csv"]
+    with moodle.open(newline="") as stream:
+        table = list(csv.reader(stream))
+    scores = {row.submission: row.score for row in read_gradebook(graded / "gradebook.csv")}
+    assert table[0] == ["ID number", "Lab 2"]  # Moodle's import maps this column to the users' ID number
+    assert {row[0] for row in table[1:]} == set(scores)
+    for student, grade in table[1:]:
+        assert float(grade) == pytest.approx(scores[student], abs=0.005)
+
+
+def test_leaderboard_is_pseudonymous_stable_and_ranked(graded, tmp_path):
+    written = write_report(graded, "Digits", "Lab 2", {}, tmp_path / "out", with_leaderboard=True)
+    board = (tmp_path / "out" / "leaderboard.md").read_text()
+    with (tmp_path / "out" / "leaderboard-key.csv").open(newline="") as stream:
+        mapping = {row["student"]: row for row in csv.DictReader(stream)}
+    key_file = graded / ".staff" / "leaderboard.key"
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    trained = {}
+    for student in ("ann", "4242", "bob", "cid"):
+        curves = json.loads((graded / ".staff" / student / "grading.json").read_text())["result"]["curves"]
+        if curves:
+            trained[student] = {c["name"]: c["accuracy"] for c in curves}
+    assert set(mapping) == set(trained) and trained
+    for student in trained:
+        assert student not in board  # pseudonyms only
+        assert f"| {mapping[student]['rank']} | {mapping[student]['pseudonym']} |" in board
+    last = list(next(iter(trained.values())))[-1]
+    order = sorted(trained, key=lambda s: int(mapping[s]["rank"]))
+    assert [trained[s].get(last, -1) for s in order] == sorted((trained[s].get(last, -1) for s in order), reverse=True)
+    # The same pseudonyms on the next report (the key is kept), none without the key.
+    write_report(graded, "Digits", "Lab 2", {}, tmp_path / "again", with_leaderboard=True)
+    assert (tmp_path / "again" / "leaderboard.md").read_text() == board
+    assert all(mapping[s]["pseudonym"] != pseudonym(b"guessed key", s) for s in trained)
+    assert written.others[-1].name == "leaderboard-key.csv"
 
 
 def test_a_tampered_record_is_left_out_and_named(graded, digits, tmp_path):

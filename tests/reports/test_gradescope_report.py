@@ -150,3 +150,15 @@ def test_write_refuses_invalid_output(tmp_path, result, monkeypatch):
         write_results_json(result, tmp_path / "results.json")
     assert "results.tests[0]: Expected a name" in str(error.value)
     assert not (tmp_path / "results.json").exists()
+
+
+def test_leaderboard_key_carries_each_runs_accuracy_when_the_course_asks(tmp_path):
+    result = make_result()
+    plain = json.loads(write_results_json(result, tmp_path / "plain.json").read_text())
+    assert "leaderboard" not in plain  # off unless course.leaderboard is true
+    data = json.loads(write_results_json(result, tmp_path / "board.json", leaderboard=True).read_text())
+    assert validate_results_json(data) == []
+    assert data["leaderboard"] == [
+        {"name": f"{curve.name} accuracy", "value": round(curve.accuracy, 4), "order": "desc"} for curve in result.curves
+    ]
+    assert data["leaderboard"]
