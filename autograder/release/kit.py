@@ -62,6 +62,14 @@ def student_course(ctx: CourseContext) -> dict:
 
 def student_readme(ctx: CourseContext, wheel: str) -> str:
     lab, config = ctx.lab, ctx.config
+    if any(getattr(profile, "base", None) is not None for profile in config.profiles.values()):
+        offline = (
+            "The first run downloads the pretrained weights and the dataset it needs into Keras's cache\n"
+            "(`~/.keras`); after that everything works offline. If your course gives you the weight files,\n"
+            "point at them with `--weights-dir DIR` (or `COURSE_WEIGHTS_DIR`).\n"
+        )
+    else:
+        offline = "Everything works offline: the lab's data comes with the installed packages or is downloaded once.\n"
     modules = ", ".join(f"`{spec.module}`" for spec in config.parts.values())
     return f"""# {config.course.name}: {config.course.title}
 
@@ -78,10 +86,7 @@ python3 -m venv .venv
 .venv/bin/pip install {WHEELS}/{wheel}
 ```
 
-The first run downloads the pretrained weights and the dataset it needs into Keras's cache
-(`~/.keras`); after that everything works offline. If your course gives you the weight files,
-point at them with `--weights-dir DIR` (or `COURSE_WEIGHTS_DIR`).
-
+{offline}
 ## Work
 
 Open `{lab}/lab.ipynb` (it explains each step and trains what you write), and fill in the

@@ -13,6 +13,7 @@ from autograder.release import MarkerError, build_release, release_drift, strip_
 from autograder.release.build import ReleaseError, Transform, no_solution_leaks, stub_modules
 from autograder.release.markers import solution_text
 from autograder.release.public_checks import public_checks
+from autograder.export.lab_notebook import python_only
 from autograder.training.lab_modules import import_module_from
 
 REPO = Path(__file__).resolve().parents[2]
@@ -89,7 +90,8 @@ def test_notebook_is_valid_without_outputs_and_drives_the_modules(generated):
     for part in PART_NAMES:
         assert f"import {part}" in code
     assert "load_training_data" in code and "test" not in {w.strip("(),") for w in code.split()}
-    ast.parse(code)
+    ast.parse(python_only(code))  # IPython magics (%autoreload) blanked
+    assert "%autoreload 2" in code
 
 
 def test_generation_is_deterministic(generated):
