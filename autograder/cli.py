@@ -325,7 +325,34 @@ def checks_list(
     listing.main(_context(config, lab=lab), fixtures, public, console=console)
 
 
-@app.command("config")
+@app.command("doctor")
+def doctor_cmd(
+    profile: ProfileOpt = None,
+    config: ConfigOpt = None,
+    lab: LabOpt = None,
+    data_dir: DataOpt = None,
+    weights_dir: WeightsOpt = None,
+    cache_dir: CacheOpt = None,
+) -> None:
+    """Check this machine: versions, the Keras backend and its devices (GPUs), sandbox levels, data and weights."""
+    from rich.table import Table  # noqa: PLC0415
+
+    from autograder.context import CourseContext  # noqa: PLC0415
+
+    ctx = CourseContext.create(config, data_dir, weights_dir, cache_dir, download=False, lab=lab)
+    ctx.profile(profile)  # an unknown profile fails at once, naming the profiles
+    with quiet_framework():
+        from autograder.doctor import findings  # noqa: PLC0415
+
+        found = findings(ctx, profile)
+    table = Table(title="course doctor")
+    for column in ("", "What", "Found"):
+        table.add_column(column)
+    for item in found:
+        table.add_row("[green]ok[/green]" if item.ok else "[yellow]--[/yellow]", item.what, item.detail)
+    console.print(table)
+
+
 def show_config(config: ConfigOpt = None, lab: LabOpt = None) -> None:
     """Validate course.yaml and print its labs, and the chosen lab's parts and profiles."""
     from autograder.config import find_config, load_config  # noqa: PLC0415

@@ -88,3 +88,22 @@ def test_shell_completion_completes_verbs_and_options():
     assert complete("course gr", 1) == ["grade"]
     assert "--profile" in complete("course grade --pro", 2)
     assert "--student" in complete("course submit --stu", 2)
+
+
+def test_doctor_says_what_this_machine_has_and_lacks(weights_dir, data_dir, tmp_path):
+    """The backend and its devices, the sandbox levels, and per profile whether its weights are here."""
+    import os
+
+    env = {**os.environ, "COLUMNS": "400", "COURSE_WEIGHTS_DIR": str(weights_dir), "COURSE_DATA_DIR": str(data_dir),
+           "KERAS_HOME": str(tmp_path / "keras")}
+    smoke = subprocess.run([sys.executable, "-m", "autograder.cli", "doctor", "--profile", "smoke", "--lab", "transfer_learning"],
+                           capture_output=True, text=True, env=env, check=False)
+    assert smoke.returncode == 0, smoke.stderr
+    rows = {line.split("│")[2].strip(): line.split("│")[1].strip() for line in smoke.stdout.splitlines() if line.count("│") >= 4}
+    assert rows["weights"] == "ok" and rows["data"] == "ok" and rows["hidden test split"] == "ok"
+    assert "Keras backend tensorflow" in rows and "CPU:0" in smoke.stdout
+    assert rows["sandbox level plain"] == "ok"
+    gpu = subprocess.run([sys.executable, "-m", "autograder.cli", "doctor", "--profile", "gpu", "--lab", "transfer_learning"],
+                         capture_output=True, text=True, env=env, check=False)
+    assert gpu.returncode == 0 and "No ImageNet weights for MobileNetV2(alpha=1.0)" in gpu.stdout  # not downloaded either
+    assert not list((tmp_path / "keras").rglob("*.h5"))

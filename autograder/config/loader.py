@@ -66,6 +66,14 @@ def _read(file: Path) -> dict:
     return raw
 
 
+def read_course_file(file: Path) -> CourseFile:
+    """`course.yaml` as written (every lab), validated; ConfigError names the key path and value."""
+    try:
+        return CourseFile.model_validate(_read(file))
+    except ValidationError as exc:
+        raise ConfigError(_format_validation_error(file, exc)) from None
+
+
 def _lab_folders(course: CourseFile, root: Path, lab: str) -> tuple[Path | None, Path]:
     """The lab's solutions folder (None in a student kit's course file) and its release folder."""
     release = Path(course.paths.release.format(lab=lab))
@@ -117,11 +125,7 @@ def load_config(path: str | os.PathLike | None = None, lab: str | None = None) -
     from autograder.config.models import Profile  # noqa: PLC0415
 
     file = find_config(path)
-    raw = _read(file)
-    try:
-        course = CourseFile.model_validate(raw)
-    except ValidationError as exc:
-        raise ConfigError(_format_validation_error(file, exc)) from None
+    course = read_course_file(file)
     name = choose_lab(course, file.parent, lab)
     entry = course.labs[name]
     solutions, release = _lab_folders(course, file.parent, name)

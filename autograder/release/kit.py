@@ -41,10 +41,9 @@ def kit_name(lab: str) -> str:
 
 def student_course(ctx: CourseContext) -> dict:
     """The course file a student gets: this lab only, its release folder, no solutions, no hidden split."""
-    from autograder.config.loader import _read  # noqa: PLC0415
-    from autograder.config.models import CourseFile  # noqa: PLC0415
+    from autograder.config.loader import read_course_file  # noqa: PLC0415
 
-    course = CourseFile.model_validate(_read(ctx.config_path))
+    course = read_course_file(ctx.config_path)
     entry = course.labs[ctx.lab]
     lab: dict = {"title": entry.title}
     if entry.data is not None:
