@@ -143,9 +143,18 @@ class Grader:
         if not path.is_file():
             return Thresholds(self.profile_name, {}, f"no calibration file {path.name}")
         calibration = Calibration.read(path)
-        stale = calibration.profile_digest != profile_digest(self.inputs.profile)
+        import keras  # noqa: PLC0415
+
+        problems = []
+        if calibration.profile_digest != profile_digest(self.inputs.profile):
+            problems.append("calibrated for other profile settings")
+        if calibration.backend and calibration.backend != keras.backend.backend():
+            problems.append(
+                f"calibrated on the {calibration.backend} backend, graded on {keras.backend.backend()} "
+                "(accuracies may differ: calibrate on this backend)"
+            )
         values = {name: {"threshold": t.threshold, "floor": t.floor} for name, t in calibration.thresholds.items()}
-        return Thresholds(self.profile_name, values, "calibrated for other profile settings" if stale else "")
+        return Thresholds(self.profile_name, values, "; ".join(problems))
 
     @property
     def settings_digest(self) -> str:
