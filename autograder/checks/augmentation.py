@@ -267,11 +267,21 @@ def check_zoom(
 def check_in_tf_data(
     augment: Augment, images: np.ndarray, labels: np.ndarray, *, name: str = "augmentation inside a tf.data map"
 ) -> CheckResult:
-    """The block works in `Dataset.map` (graph mode): same shapes, labels untouched, images changed."""
+    """The block works in `Dataset.map` (graph mode): same shapes, labels untouched, images changed.
+
+    On JAX and PyTorch a `Sequential` block is mapped as `keras.layers.Pipeline(block.layers)`,
+    the Keras way to use preprocessing layers in tf.data on those backends.
+    """
     import tensorflow as tf  # the one TensorFlow-specific check: tf.data is the point
 
+    block = augment
+    if keras.backend.backend() != "tensorflow" and isinstance(augment, keras.Sequential):
+        # On JAX and PyTorch a Sequential runs its ops on that backend, which tf.data's graph
+        # cannot take; Keras's Pipeline of the same layers (the same objects, weights and seeds)
+        # is how those backends put preprocessing layers in a tf.data map.
+        block = keras.layers.Pipeline(augment.layers)
     dataset = tf.data.Dataset.from_tensor_slices((images, labels)).batch(len(images))
-    mapped = dataset.map(lambda x, y: (augment(x, training=True), y))
+    mapped = dataset.map(lambda x, y: (block(x, training=True), y))
     out_images, out_labels = (np.asarray(t) for t in next(iter(mapped)))
     if out_images.shape != images.shape:
         return failed(name, expected_received(f"images of shape {images.shape} out of the map", shape=out_images.shape))
