@@ -353,6 +353,7 @@ def doctor_cmd(
     console.print(table)
 
 
+@app.command("config")
 def show_config(config: ConfigOpt = None, lab: LabOpt = None) -> None:
     """Validate course.yaml and print its labs, and the chosen lab's parts and profiles."""
     from autograder.config import find_config, load_config  # noqa: PLC0415

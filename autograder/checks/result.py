@@ -138,8 +138,8 @@ def because(results: CheckResult | list[CheckResult], cause: str | None) -> Chec
     a layer list about a function with nothing wrong. Passed results and `cause=None` are kept.
 
     >>> r = failed("only the head trains", "Expected ... 104 mismatching layers ...", max_score=3)
-    >>> because(r, "`load_base` returned a trainable base").message.split(";")[0]
-    'Because `load_base` returned a trainable base, this check fails too'
+    >>> because(r, "`make_encoder` returned a trainable encoder").message.split(";")[0]
+    'Because `make_encoder` returned a trainable encoder, this check fails too'
     """
     if not cause:
         return results
