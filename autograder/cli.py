@@ -68,29 +68,11 @@ def quiet_framework():
     yield
 
 
-def _versions() -> str:
-    """This package's version and those grading depends on, read without importing them."""
-    import importlib.metadata as metadata  # noqa: PLC0415
-    import platform  # noqa: PLC0415
-
-    def version(name: str) -> str | None:
-        try:
-            return metadata.version(name)
-        except metadata.PackageNotFoundError:
-            return None
-
-    parts = [f"course {version('transfer-learning-course') or 'unknown'}", f"Python {platform.python_version()}"]
-    for label, names in (("Keras", ("keras",)), ("TensorFlow", ("tensorflow", "tensorflow-cpu")), ("JAX", ("jax",)), ("PyTorch", ("torch",))):
-        found = next((v for v in map(version, names) if v), None)
-        if found:
-            parts.append(f"{label} {found}")
-    parts.append(f"KERAS_BACKEND={os.environ.get('KERAS_BACKEND', 'tensorflow')}")
-    return ", ".join(parts)
-
-
 def _print_version(value: bool) -> None:
     if value:
-        print(_versions())
+        from autograder.doctor import versions  # noqa: PLC0415  (cheap: no Keras)
+
+        print(versions())
         raise typer.Exit()
 
 
@@ -104,10 +86,10 @@ def _main_options(
 ProfileOpt = Annotated[Optional[str], typer.Option("--profile", "-p", help="Budget from course.yaml: smoke, cpu, gpu.")]
 
 
-def _context(config=None, data_dir=None, weights_dir=None, cache_dir=None, lab=None):
+def _context(config=None, data_dir=None, weights_dir=None, cache_dir=None, lab=None, download=True):
     from autograder.context import CourseContext  # noqa: PLC0415
 
-    return CourseContext.create(config, data_dir, weights_dir, cache_dir, lab=lab)
+    return CourseContext.create(config, data_dir, weights_dir, cache_dir, download=download, lab=lab)
 
 
 @app.command()
@@ -337,9 +319,7 @@ def doctor_cmd(
     """Check this machine: versions, the Keras backend and its devices (GPUs), sandbox levels, data and weights."""
     from rich.table import Table  # noqa: PLC0415
 
-    from autograder.context import CourseContext  # noqa: PLC0415
-
-    ctx = CourseContext.create(config, data_dir, weights_dir, cache_dir, download=False, lab=lab)
+    ctx = _context(config, data_dir, weights_dir, cache_dir, lab, download=False)  # doctor downloads nothing
     ctx.profile(profile)  # an unknown profile fails at once, naming the profiles
     with quiet_framework():
         from autograder.doctor import findings  # noqa: PLC0415

@@ -8,10 +8,32 @@ the environment and `course.yaml` say. Nothing is downloaded.
 
 from __future__ import annotations
 
+import importlib.metadata as metadata
 import os
+import platform
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from autograder.context import CourseContext
+if TYPE_CHECKING:  # `course --version` imports this module and must stay quick
+    from autograder.context import CourseContext
+
+
+def versions() -> str:
+    """This package's version and those grading depends on, read without importing them."""
+
+    def version(name: str) -> str | None:
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            return None
+
+    parts = [f"course {version('transfer-learning-course') or 'unknown'}", f"Python {platform.python_version()}"]
+    for label, names in (("Keras", ("keras",)), ("TensorFlow", ("tensorflow", "tensorflow-cpu")), ("JAX", ("jax",)), ("PyTorch", ("torch",))):
+        found = next((v for v in map(version, names) if v), None)
+        if found:
+            parts.append(f"{label} {found}")
+    parts.append(f"KERAS_BACKEND={os.environ.get('KERAS_BACKEND', 'tensorflow')}")
+    return ", ".join(parts)
 
 
 @dataclass(frozen=True)
@@ -51,11 +73,10 @@ def backend_devices() -> tuple[str, list[str]]:
 
 def findings(ctx: CourseContext, profile: str | None = None) -> list[Finding]:
     """Everything `course doctor` checks, in the order it prints them."""
-    from autograder.cli import _versions  # noqa: PLC0415
     from autograder.data import DataNotFoundError, locate_hidden_test  # noqa: PLC0415
     from autograder.sandbox.isolation import IsolationLevel, unavailable_reason  # noqa: PLC0415
 
-    out = [Finding("versions", True, _versions())]
+    out = [Finding("versions", True, versions())]
     backend, devices = backend_devices()
     gpus = [d for d in devices if d.startswith("GPU")]
     out.append(Finding(f"Keras backend {backend}", True, ", ".join(devices) or "no device listed"))

@@ -15,9 +15,9 @@ not verify is left out and named), and writes, in `GRADED/report/` by default:
 - `moodle.csv`: the gradebook as Moodle's CSV grade import reads it: one column to map users
   by (`Email address` when every id is one, else `ID number`) and the assignment's grade;
 - with `leaderboard`: `leaderboard.md`, each trained run's hidden-split accuracy under a
-  pseudonym (HMAC of the student id with a key kept in `GRADED/.staff/leaderboard.key`, so
-  pseudonyms stay the same from one report to the next and cannot be computed from an id
-  without it), fit to post; and `leaderboard-key.csv`, which student is which pseudonym
+  pseudonym (HMAC of the student id with a key derived from the batch's grader-only
+  `GRADED/.grader-key`, so pseudonyms stay the same from one report to the next and cannot be
+  computed from an id without it), fit to post; and `leaderboard-key.csv`, which student is which pseudonym
   (staff only, to tell each student theirs).
 
 The report names hidden checks and thresholds: it is for staff, never handed back.
@@ -28,8 +28,6 @@ from __future__ import annotations
 import csv
 import hmac
 import io
-import os
-import secrets
 import re
 import statistics
 from collections import Counter
@@ -141,20 +139,12 @@ def moodle_csv(results: list[SubmissionResult], assignment: str) -> str:
     return buffer.getvalue()
 
 
-LEADERBOARD_KEY = "leaderboard.key"
-
-
 def leaderboard_key(graded: Path) -> bytes:
-    """The batch's pseudonym key (`GRADED/.staff/leaderboard.key`), made once, readable by its owner only."""
-    from autograder.grading.batch import STAFF  # noqa: PLC0415
+    """The pseudonym key of a batch: derived from its grader-only record key (`batch_key`, made
+    once, 0600), so pseudonyms stay the same from one report to the next and need no file of their own."""
+    from autograder.grading.batch import batch_key  # noqa: PLC0415
 
-    path = Path(graded) / STAFF / LEADERBOARD_KEY
-    if not path.is_file():
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-        with os.fdopen(descriptor, "w", encoding="ascii") as handle:
-            handle.write(secrets.token_hex(32) + "\n")
-    return bytes.fromhex(path.read_text(encoding="ascii").strip())
+    return hmac.new(batch_key(Path(graded)), b"course report: leaderboard pseudonyms", "sha256").digest()
 
 
 def pseudonym(key: bytes, student: str) -> str:
