@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import math
 import os
 import sys
 from pathlib import Path
@@ -27,6 +28,7 @@ app = typer.Typer(
 console = Console()
 err = Console(stderr=True)
 EXIT_SOME_NOT_GRADED = 3  # `course grade`: some submissions (or some of their parts) could not be graded
+EXIT_MISSING = 4  # `course gather` (and `course slurm grade`): a shard or some submissions are missing
 
 ConfigOpt = Annotated[Optional[Path], typer.Option("--config", help="course.yaml (default: found from the current folder).")]
 LabOpt = Annotated[
@@ -160,6 +162,11 @@ def grade(
     grading_memory_gb: Annotated[
         Optional[float], typer.Option("--grading-memory-gb", min=0.1, help="Memory cap of a grading process (default 3 x worker_memory_gb).")
     ] = None,
+    shard: Annotated[
+        Optional[str],
+        typer.Option("--shard", help="K/N: grade only the K-th of N deterministic parts of the batch, into OUT/shard-K-of-N/ "
+                                     "(merge them with `course gather OUT`)."),
+    ] = None,
     config: ConfigOpt = None,
     lab: LabOpt = None,
     data_dir: DataOpt = None,
@@ -175,14 +182,19 @@ def grade(
 
     require_existing(submissions)  # a typo fails at once, before Keras loads
     from autograder.grading.batch import BatchOptions, files_for, run_batch  # noqa: PLC0415
+    from autograder.grading.shards import Shard, ShardError  # noqa: PLC0415
     from autograder.reports.summary import results_as_json, scores_table  # noqa: PLC0415
 
+    try:
+        part = Shard.parse(shard) if shard is not None else None
+    except ShardError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--shard") from None
     ctx = _context(config, data_dir, weights_dir, cache_dir, lab)
     name = profile or ctx.config.default_profile
     options = BatchOptions(
-        profile=name, out=out.resolve(), jobs=jobs, force=force,
+        profile=name, out=out.resolve() / part.folder if part else out.resolve(), jobs=jobs, force=force,
         config=str(ctx.config_path), lab=ctx.lab, data_dir=_str(data_dir), weights_dir=_str(weights_dir), cache_dir=_str(cache_dir),
-        user=user, grading_seconds=grading_seconds, grading_memory_gb=grading_memory_gb,
+        user=user, grading_seconds=grading_seconds, grading_memory_gb=grading_memory_gb, shard=str(part) if part else None,
     )
     results = run_batch(list(submissions), options, console=err)
     if as_json:
@@ -203,6 +215,141 @@ def grade(
             err.print(f"  {name}: {reason[:1000]}", markup=False, highlight=False, soft_wrap=True)
     if results.failures or incomplete:
         raise typer.Exit(EXIT_SOME_NOT_GRADED)
+
+
+@app.command(epilog="Exit codes: 0 the batch is complete; 3 complete, but some submissions could not be graded (each has "
+                    "a zero row naming why); 4 something is missing (a shard that never ran or did not finish; run it again, "
+                    "then gather again).")
+def gather(
+    out: Annotated[Path, typer.Argument(help="The --out given to every `course grade --shard K/N` (it holds shard-K-of-N/ folders).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON instead of a table.")] = False,
+) -> None:
+    """Merge the shards of a batch into one gradebook, feedback and records under OUT; list what is missing."""
+    from autograder.grading.batch import files_for  # noqa: PLC0415
+    from autograder.grading.shards import ShardError, gather as merge  # noqa: PLC0415
+    from autograder.reports.summary import results_as_json, scores_table  # noqa: PLC0415
+
+    out = out.resolve()
+    try:
+        found = merge(out)
+    except ShardError as exc:
+        err.print(f"error: {exc}", style="red", markup=False, highlight=False)
+        raise typer.Exit(2) from None
+    if as_json:
+        print(results_as_json(found.results, {r.submission: files_for(out, r.submission) for r in found.results}))
+    else:
+        console.print(scores_table(found.results, title=f"Gathered {len(found.results)} submission(s) from {found.shards} shard(s)"))
+        console.print(f"Results, feedback and gradebook.csv in {out}", markup=False, highlight=False)
+    _print_gathered(found)
+    if not found.complete:
+        raise typer.Exit(EXIT_MISSING)
+    if found.failed:
+        raise typer.Exit(EXIT_SOME_NOT_GRADED)
+
+
+def _print_gathered(found) -> None:
+    for label, lines in (
+        ("shard(s) missing or unfinished", [f"shard {k}/{found.shards}" for k in found.missing_shards]),
+        ("submission(s) not graded yet", [f"{name}: {why}" for name, why in sorted(found.missing.items())]),
+        ("record(s) left out", found.problems),
+        ("submission(s) could not be graded (score 0, a row each)", [f"{name}: {why}" for name, why in sorted(found.failed.items())]),
+    ):
+        if lines:
+            err.print(f"{len(lines)} {label}:", style="red", markup=False, highlight=False)
+            for line in lines:
+                err.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)
+
+
+slurm_app = typer.Typer(help="Grade a class on a Slurm cluster (shared filesystem assumed).", no_args_is_help=True)
+app.add_typer(slurm_app, name="slurm")
+
+
+@slurm_app.command("grade", epilog="Exit codes as `course gather`: 0 complete; 3 complete, some submissions could not be graded; "
+                                    "4 a shard failed twice or is missing (run the same command again to resume).")
+def slurm_grade(
+    submissions: Annotated[list[Path], typer.Argument(help="Submission folders or .zip files, or folders of them (on the shared filesystem).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Where the shards, the gathered results and gradebook.csv go (shared).")],
+    profile: ProfileOpt = None,
+    shards: Annotated[Optional[int], typer.Option("--shards", min=1, help="Array tasks, one per shard (default: 4 submissions a task).")] = None,
+    partition: Annotated[Optional[str], typer.Option("--partition", help="Slurm partition (default: the cluster's).")] = None,
+    gpus_per_task: Annotated[
+        Optional[int], typer.Option("--gpus-per-task", min=0, help="GPUs per task (default: the profile's gpus, 0 on CPU profiles).")
+    ] = None,
+    cpus_per_task: Annotated[int, typer.Option("--cpus-per-task", min=1, help="CPU cores per task.")] = 2,
+    max_parallel: Annotated[Optional[int], typer.Option("--max-parallel", min=1, help="At most this many tasks at once (%N).")] = None,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Submissions each task grades in parallel.")] = 1,
+    mem_gb: Annotated[Optional[int], typer.Option("--mem-gb", min=1, help="Memory per task (default: from the profile's limits).")] = None,
+    time_minutes: Annotated[Optional[int], typer.Option("--time-minutes", min=1, help="Time limit per task (default: from the profile).")] = None,
+    sbatch_arg: Annotated[Optional[list[str]], typer.Option("--sbatch-arg", help="Another #SBATCH line, e.g. --account=cs101 (repeatable).")] = None,
+    poll_seconds: Annotated[float, typer.Option("--poll-seconds", min=0.5, help="How often squeue is asked.")] = 10.0,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the sbatch script and submit nothing.")] = False,
+    user: Annotated[Optional[str], typer.Option("--user", help="As root: the unprivileged user tasks grade as (default course-grader).")] = None,
+    config: ConfigOpt = None,
+    lab: LabOpt = None,
+    data_dir: DataOpt = None,
+    weights_dir: WeightsOpt = None,
+    cache_dir: CacheOpt = None,
+) -> None:
+    """Grade a batch as a Slurm job array: one task per shard, followed, failed tasks resubmitted once, gathered."""
+    from autograder.cluster import slurm  # noqa: PLC0415
+    from autograder.grading.submissions import require_existing  # noqa: PLC0415
+
+    require_existing(submissions)
+    ctx = _context(config, data_dir, weights_dir, cache_dir, lab)
+    name = profile or ctx.config.default_profile
+    chosen = ctx.profile(name)
+    count = _count_submissions(ctx, submissions)
+    n = min(shards or math.ceil(count / 4), max(count, 1))
+    minutes, memory = slurm.task_resources(math.ceil(count / n), chosen.worker_seconds, chosen.worker_memory_gb, jobs)
+    loc = ctx.locations
+    grade_args = ["--lab", ctx.lab, "--config", str(ctx.config_path), "--jobs", str(jobs),
+                  "--data-dir", str(loc.data_dir), "--weights-dir", str(loc.weights_dir), "--cache-dir", str(loc.cache_dir)]
+    if user:
+        grade_args += ["--user", user]
+    out = out.resolve()
+    needed = [*(p.resolve() for p in submissions), Path(sys.executable), loc.root, ctx.config_path, loc.data_dir, loc.weights_dir,
+              loc.cache_dir, out.parent]
+    plan = slurm.SlurmPlan(
+        submissions=tuple(p.resolve() for p in submissions), out=out, profile=name, shards=n, grade_args=tuple(grade_args),
+        time_minutes=time_minutes or minutes, memory_gb=mem_gb or memory, cpus_per_task=cpus_per_task,
+        gpus_per_task=chosen.gpus if gpus_per_task is None else gpus_per_task, partition=partition, max_parallel=max_parallel,
+        sbatch_args=tuple(sbatch_arg or ()), environment=slurm.environment_for_tasks(), needed=tuple(dict.fromkeys(needed)),
+        workdir=loc.root, job_name=f"course-{ctx.lab}",
+    )
+    if dry_run:
+        print(slurm.render_script(plan), end="")
+        err.print(f"{count} submission(s) in {n} shard(s); nothing submitted (--dry-run).", markup=False, highlight=False)
+        return
+    try:
+        problems, warnings = slurm.reachability(plan.needed, slurm.cluster_nodes())
+        for line in warnings:
+            err.print(f"warning: {line}", style="yellow", markup=False, highlight=False)
+        if problems:
+            err.print("error: the nodes could not reach what they need: " + "; ".join(problems), style="red", markup=False, highlight=False)
+            raise typer.Exit(2)
+        from autograder.grading.inputs import prepare_inputs  # noqa: PLC0415
+
+        prepare_inputs(ctx, name, console=err)  # once, here: every task reads it from the shared cache
+        slurm.run(plan, err, poll_seconds=poll_seconds)
+    except slurm.SlurmError as exc:
+        err.print(f"error: {exc}", style="red", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+    except KeyboardInterrupt:
+        err.print(f"Stopped following; the job keeps running. Run the same command again to resume, or `course gather {out}` "
+                  "once it ends.", markup=False, highlight=False)
+        raise typer.Exit(130) from None
+    gather(out, as_json=False)
+
+
+def _count_submissions(ctx, paths: list[Path]) -> int:
+    """How many submissions the batch holds (as `course grade` would find them)."""
+    import tempfile  # noqa: PLC0415
+
+    from autograder.grading.submissions import discover  # noqa: PLC0415
+
+    modules = tuple(ctx.config.parts[p].module for p in ctx.config.part_names)
+    with tempfile.TemporaryDirectory(prefix="course-count-") as scratch:
+        return len(discover(list(paths), modules, Path(scratch)))
 
 
 @app.command("report")

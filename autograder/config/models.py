@@ -78,6 +78,7 @@ class Profile(BaseModel):
     test_images: int | None = Field(default=None, ge=2)
     worker_seconds: float = Field(default=300.0, gt=0)  # wall-clock limit of one part's sandboxed worker
     worker_memory_gb: float = Field(default=4.0, gt=0)
+    gpus: int = Field(default=0, ge=0)  # GPUs one grading job uses (`course slurm grade` asks for them per task)
 
 
 class SharedProfile(Frozen):
@@ -87,6 +88,7 @@ class SharedProfile(Frozen):
     seed: int = 1337
     worker_seconds: float = Field(default=300.0, gt=0)
     worker_memory_gb: float = Field(default=4.0, gt=0)
+    gpus: int = Field(default=0, ge=0)  # GPUs one grading job uses (`course slurm grade` asks for them per task)
 
 
 class LabEntry(Frozen):

@@ -44,6 +44,7 @@ from autograder.checks.result import CheckResult
 from autograder.context import CourseContext
 from autograder.grading.jobs import ChildFailure, ChildPool, ChildSpec, GradingSetupError, grading_user, masks_for, spec_options
 from autograder.grading.result import PartResult, SubmissionResult
+from autograder.grading.shards import Shard, assign, write_plan
 from autograder.grading.submissions import Submission, discover
 from autograder.reports.atomic import atomic_write_bytes, atomic_write_text
 from autograder.reports.feedback import write_feedback
@@ -93,6 +94,7 @@ class BatchOptions:
     grading_seconds: float | None = None
     grading_memory_gb: float | None = None
     keep_user: bool = False
+    shard: str | None = None  # "K/N": grade only that shard of the batch (`out` is then the shard's folder)
 
     @classmethod
     def from_json(cls, data: dict) -> BatchOptions:
@@ -201,36 +203,49 @@ def _stored(out: Path, submission: Submission, key: str, secret: bytes) -> Submi
         return None
 
 
-def verified_results(out: Path) -> tuple[list[SubmissionResult], list[str]]:
-    """Every stored result under `out` whose record verifies, in name order, and "name: why" for
-    each record left out (a bad signature, an unreadable record, a key that is not this grader's)."""
+def verified_records(out: Path) -> tuple[list[tuple[SubmissionResult, str]], list[str]]:
+    """Every stored (result, its resume key) under `out` whose record verifies, in name order, and
+    "name: why" for each record left out (a bad signature, an unreadable record, a key that is
+    not this grader's). The key is "" for a submission that could not be graded."""
     secret = _existing_key(out)
     if secret is None:
         return [], ([f"{out.name}: no grader key of yours ({KEY_FILE}); grade it with `course grade` as this user"] if out.is_dir() else [])
-    results, left_out = [], []
+    records, left_out = [], []
     staff = out / STAFF
     for folder in sorted(p for p in (staff.iterdir() if staff.is_dir() else ()) if p.is_dir() and not p.is_symlink()):
         raw = _read_private(folder / RECORD)
         if raw is None:
             continue
         try:
-            result = SubmissionResult.from_dict(_signed(raw, secret)["result"])
+            data = _signed(raw, secret)
+            result = SubmissionResult.from_dict(data["result"])
             if result.submission != folder.name:
                 raise ValueError(f"it is the record of {result.submission[:80]!r}")
+            key = data.get("key") or ""
+            if not isinstance(key, str):
+                raise TypeError("its key is not text")
         except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
             left_out.append(f"{folder.name}: {exc}")
             continue
-        results.append(result)
-    return results, left_out
+        records.append((result, key))
+    return records, left_out
 
 
-def write_outputs(out: Path, submission: Submission, result: SubmissionResult, key: str, secret: bytes | None = None) -> None:
+def verified_results(out: Path) -> tuple[list[SubmissionResult], list[str]]:
+    """Every stored result under `out` whose record verifies, in name order, and "name: why" for
+    each record left out (see `verified_records`)."""
+    records, left_out = verified_records(out)
+    return [result for result, _ in records], left_out
+
+
+def write_outputs(out: Path, submission: Submission | str, result: SubmissionResult, key: str, secret: bytes | None = None) -> None:
     """results.json and feedback (to hand back), and the grader's signed record (staff only); the
-    record last, so it marks completion.
+    record last, so it marks completion. `submission` is the submission or its name.
 
     A record with an empty `key` (a submission that could not be graded) never matches on resume.
     """
-    folder = out / submission.name
+    name = submission if isinstance(submission, str) else submission.name
+    folder = out / name
     if folder.is_symlink():
         folder.unlink()
     folder.mkdir(parents=True, exist_ok=True)
@@ -238,15 +253,15 @@ def write_outputs(out: Path, submission: Submission, result: SubmissionResult, k
     write_feedback(result, folder)
     secret = secret if secret is not None else batch_key(out)
     files = {}
-    for name in SIGNED_FILES:
-        content = _read_private(folder / name)
-        files[name] = hashlib.sha256(content).hexdigest() if content is not None else ""
+    for signed in SIGNED_FILES:
+        content = _read_private(folder / signed)
+        files[signed] = hashlib.sha256(content).hexdigest() if content is not None else ""
     record = {"key": key, "result": result.to_dict(), "files": files}
     record["mac"] = _mac(secret, record)
     staff = out / STAFF
     staff.mkdir(mode=0o700, exist_ok=True)
     os.chmod(staff, 0o700)
-    path = record_path(out, submission.name)
+    path = record_path(out, name)
     if path.parent.is_symlink():
         path.parent.unlink()
     path.parent.mkdir(exist_ok=True)
@@ -395,6 +410,11 @@ def run_batch(paths: list[Path], options: BatchOptions, console: Console | None 
             os.chown(scratch, 0, user.pw_gid)
             os.chmod(scratch, 0o750)
         submissions = discover(paths, tuple(modules), Path(scratch))
+        shard = None
+        if options.shard:
+            submissions, shard, total = _shard_of(submissions, options.shard, modules)
+            write_plan(options.out, shard, [s.name for s in submissions], total, False, secret)
+            console.print(f"Shard {shard}: {len(submissions)} of the batch's {total} submission(s).", highlight=False)
         digest = _batch_digest(options, ctx)
         todo = []
         for submission in submissions:
@@ -415,7 +435,19 @@ def run_batch(paths: list[Path], options: BatchOptions, console: Console | None 
         if todo:
             _grade_all(todo, options, ctx, Path(scratch), user, console, record, fail)
         _write_gradebook(list(results.values()), gradebook, console)
+        if shard is not None:
+            write_plan(options.out, shard, [s.name for s in submissions], total, True, secret)
         return BatchResults([results[s.name] for s in submissions], failures)
+
+
+def _shard_of(submissions: list[Submission], text: str, modules: list[str]) -> tuple[list[Submission], Shard, int]:
+    """The submissions of shard `text` ("K/N"; see `autograder.grading.shards`), the shard and the batch's size."""
+    from autograder.grading.runner import content_hash  # noqa: PLC0415
+
+    shard = Shard.parse(text)
+    keys = [(s.name, hashlib.sha256(s.name.encode()).hexdigest() if s.problem else content_hash(s.folder, modules)) for s in submissions]
+    owner = assign(keys, shard.n)
+    return [s for s in submissions if owner[s.name] == shard.k], shard, len(submissions)
 
 
 def _grade_all(todo, options: BatchOptions, ctx: CourseContext, scratch: Path, user, console, record, fail) -> None:
@@ -463,6 +495,11 @@ def _grade_all(todo, options: BatchOptions, ctx: CourseContext, scratch: Path, u
                 child.stop()
             threads.shutdown(wait=True)
             pool.close()
+
+
+def write_gradebook_file(results: list[SubmissionResult], path: Path) -> None:
+    """The gradebook of exactly `results` (rows of other submissions in an existing file go)."""
+    write_gradebook(results, path, merge=False)
 
 
 def _write_gradebook(results: list[SubmissionResult], path: Path, console: Console) -> None:

@@ -1,0 +1,1 @@
+"""Grading beyond one machine: Slurm job arrays over the shards of a batch."""
