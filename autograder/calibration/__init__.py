@@ -19,7 +19,7 @@ __all__ = ["Calibration", "Threshold", "calibration_path", "derive_threshold", "
 
 def profile_digest(profile: Profile) -> str:
     """A short hash of a profile's settings: a calibration made under other settings is stale."""
-    return hashlib.sha256(profile.model_dump_json().encode()).hexdigest()[:16]
+    return hashlib.sha256(profile.budget_json().encode()).hexdigest()[:16]
 
 
 def calibration_path(ctx: CourseContext, profile_name: str) -> Path:

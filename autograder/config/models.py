@@ -80,6 +80,14 @@ class Profile(BaseModel):
     worker_memory_gb: float = Field(default=4.0, gt=0)
     gpus: int = Field(default=0, ge=0)  # GPUs one grading job uses (`course slurm grade` asks for them per task)
 
+    def budget_json(self) -> str:
+        """The profile as JSON without what only says where it runs (`gpus`): what calibrations
+        and the grader's cached inputs are keyed by, so asking for a GPU changes neither."""
+        return self.model_dump_json(exclude=set(PLACEMENT_ONLY))
+
+
+PLACEMENT_ONLY = ("gpus",)
+
 
 class SharedProfile(Frozen):
     """A profile as the course declares it for every lab: what it is for, its seed, the sandbox limits."""

@@ -157,7 +157,7 @@ def _digest(ctx: CourseContext, profile: Profile) -> str:
         from autograder.probes.declare import PROBES_FILE  # noqa: PLC0415
 
         solution_files = [ctx.release_dir / name for name in (DEFINITION_FILE, PROBES_FILE) if (ctx.release_dir / name).is_file()]
-    digest = hashlib.sha256(f"{INPUTS_VERSION}|{profile.model_dump_json()}".encode())
+    digest = hashlib.sha256(f"{INPUTS_VERSION}|{profile.budget_json()}".encode())
     for path in solution_files:
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]

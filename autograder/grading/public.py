@@ -48,7 +48,7 @@ def coordinate_images(count: int, side: int) -> np.ndarray:
 
 
 def _digest(profile: Profile, weights_file: Path, probes: Path, definition_file: Path) -> str:
-    text = f"{INPUTS_VERSION}|public|{SNAPSHOT_VERSION}|{profile.model_dump_json()}|{Path(weights_file).name if weights_file else '-'}"
+    text = f"{INPUTS_VERSION}|public|{SNAPSHOT_VERSION}|{profile.budget_json()}|{Path(weights_file).name if weights_file else '-'}"
     digest = hashlib.sha256(text.encode())
     for path in (Path(probes), Path(definition_file)):
         digest.update(path.read_bytes() if path.is_file() else b"<missing>")

@@ -91,6 +91,18 @@ def test_dry_run_prints_an_array_of_one_task_per_shard_with_the_profiles_limits(
     assert not (tmp_path / "out").exists()  # nothing written, nothing submitted
 
 
+def test_a_gpu_profile_asks_each_task_for_a_gpu_without_changing_what_it_grades(ctx, tmp_path):
+    from autograder.calibration import profile_digest
+
+    gpu = ctx.profile("gpu")
+    assert gpu.gpus == 1 and ctx.profile("smoke").gpus == 0
+    assert profile_digest(gpu) == profile_digest(gpu.model_copy(update={"gpus": 0}))  # calibrations and cached inputs stay valid
+    run = course("slurm", "grade", str(ctx.release_dir), "--out", str(tmp_path / "out"), "--lab", ctx.lab, "--profile", "gpu",
+                 "--config", str(ctx.config_path), "--dry-run")
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "#SBATCH --gpus-per-task=1" in run.stdout and "#SBATCH --array=1-1" in run.stdout
+
+
 # -- on the real cluster ---------------------------------------------------------------------------
 
 

@@ -340,7 +340,9 @@ def test_hostile_submissions_cost_only_their_own_rows(digits, tmp_path, digits_s
 def test_child_limits_and_failures_cost_one_submission(ctx, tmp_path, grader):
     """A child past its time limit is killed with all its processes; an exception while grading
     (here: a module the grading user cannot read) is that submission's error; both as a fresh child."""
-    from autograder.grading.batch import _child_spec
+    import grp
+
+    from autograder.grading.batch import _child_spec, _warm_image_cache
     from autograder.grading.jobs import ChildFailure, ChildPool
 
     from autograder.grading.jobs import DEFAULT_USER
@@ -359,7 +361,9 @@ def test_child_limits_and_failures_cost_one_submission(ctx, tmp_path, grader):
     for folder in (scratch, unreadable, slow):
         folder.chmod(0o755)
     os.chmod(tmp_path, 0o755)
-    spec = _child_spec(options(ctx, tmp_path / "out", grading_seconds=3), ctx, scratch, grader.inputs.root)
+    chosen = options(ctx, tmp_path / "out", grading_seconds=3)
+    _warm_image_cache(ctx, chosen.profile, grp.getgrnam(DEFAULT_USER).gr_gid)  # as run_batch does: the children read the splits
+    spec = _child_spec(chosen, ctx, scratch, grader.inputs.root)
     pool = ChildPool(spec, 1)
     (child,) = pool.free
     try:
