@@ -42,6 +42,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from autograder.checks.result import CheckResult
 from autograder.context import CourseContext
+from autograder.grading.gpus import child_environments, visible_gpus
 from autograder.grading.jobs import ChildFailure, ChildPool, ChildSpec, GradingSetupError, grading_user, masks_for, spec_options
 from autograder.grading.result import PartResult, SubmissionResult
 from autograder.grading.shards import Shard, assign, write_plan
@@ -462,7 +463,11 @@ def _grade_all(todo, options: BatchOptions, ctx: CourseContext, scratch: Path, u
             _warm_image_cache(ctx, options.profile, user.pw_gid)
         spec = _child_spec(options, ctx, scratch, inputs.root)
         jobs = max(1, min(options.jobs, len(todo)))
-        pool = ChildPool(spec, jobs)
+        gpus = visible_gpus()
+        uses_gpus = ctx.profile(options.profile).gpus > 0
+        if uses_gpus:
+            console.print(f"GPUs: {', '.join(gpus) or 'none visible (grading on the CPU)'}; {jobs} grading job(s).", highlight=False)
+        pool = ChildPool(spec, jobs, child_environments(jobs, uses_gpus, gpus))
         children = list(pool.free)
         progress.update(task, description="Grading")
 

@@ -175,6 +175,7 @@ class Child:
         self.log: Path | None = None
         self.buffer = b""
         self.cgroup: str | None = None  # a delegated cgroup parent for the sandbox runs
+        self.extra_env: dict[str, str] = {}  # its GPU and memory settings (autograder.grading.gpus)
 
     # starting and stopping
 
@@ -197,6 +198,7 @@ class Child:
                "MPLCONFIGDIR": str(home / "tmp"), "PYTHONDONTWRITEBYTECODE": "1"}
         if self.cgroup:
             env["COURSE_SANDBOX_CGROUP"] = self.cgroup
+        env.update(self.extra_env)
         argv = [sys.executable, "-m", "autograder.grading.jobs", str(write_fd)]
         spec = {"masks": [list(m) for m in self.spec.masks], "uid": self.spec.uid, "gid": self.spec.gid,
                 "parent": os.getpid(), "argv": argv}
@@ -356,10 +358,13 @@ def delegated_cgroup(uid: int, gid: int) -> str | None:
 class ChildPool:
     """`jobs` children, each used by one thread at a time."""
 
-    def __init__(self, spec: ChildSpec, jobs: int) -> None:
+    def __init__(self, spec: ChildSpec, jobs: int, environments: list[dict[str, str]] | None = None) -> None:
+        """`environments[i]`: what child i adds to its environment (its GPU: `gpus.child_environments`)."""
         self.home_root = Path(tempfile.mkdtemp(prefix="course-grading-children-"))
         os.chmod(self.home_root, 0o711)  # the user enters its own home only
         self.free = [Child(spec, self.home_root) for _ in range(max(1, jobs))]
+        for child, extra in zip(self.free, environments or (), strict=False):
+            child.extra_env = dict(extra)
         self.lock = threading.Lock()
         cgroup = delegated_cgroup(spec.uid, spec.gid) if spec.uid is not None else None
         for child in self.free:

@@ -12,6 +12,7 @@ import autograder
 from autograder.grading.inputs import GradingInputs
 from autograder.grading.result import SandboxSummary
 from autograder.probes.protocol import REPORT, REQUEST, ProbeRequest
+from autograder.grading.gpus import SHARING, run_devices
 from autograder.sandbox import GIB, Limits, PythonEntry, UntrustedArtifactError, read_json, run_sandboxed
 
 PACKAGE_DIR = Path(autograder.__file__).resolve().parent
@@ -57,7 +58,7 @@ def worker_env(inputs: GradingInputs, weights: bool = True) -> dict[str, str]:
     }
     if weights:
         env["KERAS_HOME"] = str(inputs.keras_home)
-    for name in ("TF_NUM_INTEROP_THREADS", "TF_NUM_INTRAOP_THREADS", "OMP_NUM_THREADS", "CUDA_VISIBLE_DEVICES"):
+    for name in ("TF_NUM_INTEROP_THREADS", "TF_NUM_INTRAOP_THREADS", "OMP_NUM_THREADS", "CUDA_VISIBLE_DEVICES", *SHARING):
         if name in os.environ:
             env[name] = os.environ[name]
     return env
@@ -116,6 +117,7 @@ def run_part(
         limits=limits,
         env=worker_env(inputs, with_weights),
         isolation_level=isolation_level,
+        devices=run_devices() if inputs.profile.gpus else (),  # a GPU run sees its GPU; a CPU run none
     )
     tail = (result.stderr.text or "")[-6000:]
     summary = SandboxSummary(
