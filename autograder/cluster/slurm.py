@@ -180,16 +180,17 @@ def submit(script: Path, tasks: Sequence[int] | None = None) -> str:
     return job
 
 
-def queued(jobs: Sequence[str]) -> dict[int, str]:
-    """Array task -> its state, for the tasks of `jobs` still in the queue."""
+def queued(jobs: Sequence[str]) -> dict[tuple[str, int], str]:
+    """(job, array task) -> its state, for the tasks of `jobs` still in the queue."""
     if not jobs:
         return {}
-    out = _run([_tool("squeue"), "--noheader", "--array", f"--jobs={','.join(jobs)}", "--format=%K|%T"])
+    out = _run([_tool("squeue"), "--noheader", "--array", f"--jobs={','.join(jobs)}", "--format=%F|%K|%T"])
     states = {}
     for line in out.splitlines():
-        task, _, state = line.strip().partition("|")
+        job, _, rest = line.strip().partition("|")
+        task, _, state = rest.partition("|")
         if task.isdigit():
-            states[int(task)] = state
+            states[(job, int(task))] = state
     return states
 
 
@@ -298,7 +299,7 @@ def run(plan: SlurmPlan, console: Console, poll_seconds: float = 10.0, on_submit
     for k in range(1, plan.shards + 1):
         if shard_done(plan, k):
             tasks[k] = TaskState(previous.get(k, TaskState("")).job, done=True)
-        elif k in previous and still.get(k) in ACTIVE:
+        elif k in previous and still.get((previous[k].job, k)) in ACTIVE:
             tasks[k] = previous[k]
         else:
             todo.append(k)
@@ -320,7 +321,7 @@ def run(plan: SlurmPlan, console: Console, poll_seconds: float = 10.0, on_submit
             open_tasks = {k: t for k, t in tasks.items() if not t.done and not t.failed}
             states = queued(sorted({t.job for t in open_tasks.values()}))
             for k, task in open_tasks.items():
-                if states.get(k) in ACTIVE:
+                if states.get((task.job, k)) in ACTIVE:
                     continue
                 if shard_done(plan, k):
                     task.done = True

@@ -74,6 +74,12 @@ def test_a_bad_shard_is_refused_naming_what_was_received(text):
         Shard.parse(text)
 
 
+def test_course_grade_refuses_a_bad_shard_before_grading(batch, tmp_path):
+    run = course("grade", str(batch), "--shard", "3/2", "--out", str(tmp_path / "out"))
+    assert run.returncode == 2 and "Expected --shard K/N" in run.stderr and "'3/2'" in run.stderr
+    assert not (tmp_path / "out").exists()
+
+
 def test_gather_without_shards_says_what_it_expected(tmp_path):
     run = course("gather", str(tmp_path))
     assert run.returncode == 2 and "shard-K-of-N" in run.stderr
@@ -181,3 +187,15 @@ def test_gather_reports_a_missing_shard_and_a_forged_plan(through_slurm, tmp_pat
     plan.write_text(json.dumps(data))
     run = course("gather", str(copy))
     assert run.returncode == 4 and "signature does not verify" in run.stderr and "shard 1/2" in run.stderr, run.stderr
+
+
+@pytest.mark.slow
+def test_running_the_command_again_submits_nothing_for_finished_shards(through_slurm, digits, batch, tmp_path):
+    out, _, _ = through_slurm
+    copy = tmp_path / "graded"
+    shutil.copytree(out, copy, symlinks=True)
+    before = rows(copy / "gradebook.csv")
+    run = course("slurm", "grade", str(batch), "--out", str(copy), *flags(digits), "--shards", "2", "--poll-seconds", "1")
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "Every shard is done" in run.stderr and "Submitted" not in run.stderr
+    assert rows(copy / "gradebook.csv") == before
