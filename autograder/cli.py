@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import importlib
-import math
 import os
 import sys
 from pathlib import Path
@@ -296,60 +295,25 @@ def slurm_grade(
 
     require_existing(submissions)
     ctx = _context(config, data_dir, weights_dir, cache_dir, lab)
-    name = profile or ctx.config.default_profile
-    chosen = ctx.profile(name)
-    count = _count_submissions(ctx, submissions)
-    n = min(shards or math.ceil(count / 4), max(count, 1))
-    minutes, memory = slurm.task_resources(math.ceil(count / n), chosen.worker_seconds, chosen.worker_memory_gb, jobs)
-    loc = ctx.locations
-    grade_args = ["--lab", ctx.lab, "--config", str(ctx.config_path), "--jobs", str(jobs),
-                  "--data-dir", str(loc.data_dir), "--weights-dir", str(loc.weights_dir), "--cache-dir", str(loc.cache_dir)]
-    if user:
-        grade_args += ["--user", user]
-    out = out.resolve()
-    needed = [*(p.resolve() for p in submissions), Path(sys.executable), loc.root, ctx.config_path, loc.data_dir, loc.weights_dir,
-              loc.cache_dir, out.parent]
-    plan = slurm.SlurmPlan(
-        submissions=tuple(p.resolve() for p in submissions), out=out, profile=name, shards=n, grade_args=tuple(grade_args),
-        time_minutes=time_minutes or minutes, memory_gb=mem_gb or memory, cpus_per_task=cpus_per_task,
-        gpus_per_task=chosen.gpus if gpus_per_task is None else gpus_per_task, partition=partition, max_parallel=max_parallel,
-        sbatch_args=tuple(sbatch_arg or ()), environment=slurm.environment_for_tasks(), needed=tuple(dict.fromkeys(needed)),
-        workdir=loc.root, job_name=f"course-{ctx.lab}",
+    request = slurm.Request(
+        shards=shards, jobs=jobs, cpus_per_task=cpus_per_task, gpus_per_task=gpus_per_task, partition=partition,
+        max_parallel=max_parallel, mem_gb=mem_gb, time_minutes=time_minutes, sbatch_args=tuple(sbatch_arg or ()), user=user,
     )
+    plan, count = slurm.plan_for(ctx, profile or ctx.config.default_profile, list(submissions), out, request)
     if dry_run:
         print(slurm.render_script(plan), end="")
-        err.print(f"{count} submission(s) in {n} shard(s); nothing submitted (--dry-run).", markup=False, highlight=False)
+        err.print(f"{count} submission(s) in {plan.shards} shard(s); nothing submitted (--dry-run).", markup=False, highlight=False)
         return
     try:
-        problems, warnings = slurm.reachability(plan.needed, slurm.cluster_nodes())
-        for line in warnings:
-            err.print(f"warning: {line}", style="yellow", markup=False, highlight=False)
-        if problems:
-            err.print("error: the nodes could not reach what they need: " + "; ".join(problems), style="red", markup=False, highlight=False)
-            raise typer.Exit(2)
-        from autograder.grading.inputs import prepare_inputs  # noqa: PLC0415
-
-        prepare_inputs(ctx, name, console=err)  # once, here: every task reads it from the shared cache
-        slurm.run(plan, err, poll_seconds=poll_seconds)
+        slurm.grade(ctx, plan, err, poll_seconds=poll_seconds)
     except slurm.SlurmError as exc:
         err.print(f"error: {exc}", style="red", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
     except KeyboardInterrupt:
-        err.print(f"Stopped following; the job keeps running. Run the same command again to resume, or `course gather {out}` "
+        err.print(f"Stopped following; the job keeps running. Run the same command again to resume, or `course gather {plan.out}` "
                   "once it ends.", markup=False, highlight=False)
         raise typer.Exit(130) from None
-    gather(out, as_json=False)
-
-
-def _count_submissions(ctx, paths: list[Path]) -> int:
-    """How many submissions the batch holds (as `course grade` would find them)."""
-    import tempfile  # noqa: PLC0415
-
-    from autograder.grading.submissions import discover  # noqa: PLC0415
-
-    modules = tuple(ctx.config.parts[p].module for p in ctx.config.part_names)
-    with tempfile.TemporaryDirectory(prefix="course-count-") as scratch:
-        return len(discover(list(paths), modules, Path(scratch)))
+    gather(plan.out, as_json=False)
 
 
 @app.command("report")

@@ -78,6 +78,77 @@ class SlurmPlan:
         return self.folder / "grade.sbatch"
 
 
+@dataclass(frozen=True)
+class Request:
+    """What the TA asked for on the command line (None: derived from the batch and the profile)."""
+
+    shards: int | None = None  # default: PER_TASK submissions a task
+    jobs: int = 1
+    cpus_per_task: int = 2
+    gpus_per_task: int | None = None  # default: the profile's gpus
+    partition: str | None = None
+    max_parallel: int | None = None
+    mem_gb: int | None = None
+    time_minutes: int | None = None
+    sbatch_args: tuple[str, ...] = ()
+    user: str | None = None
+
+
+PER_TASK = 4  # submissions a task grades when --shards is not given
+
+
+def count_submissions(ctx, paths: Sequence[Path]) -> int:
+    """How many submissions the batch holds (as `course grade` finds them)."""
+    import tempfile  # noqa: PLC0415
+
+    from autograder.grading.submissions import discover  # noqa: PLC0415
+
+    modules = tuple(ctx.config.parts[p].module for p in ctx.config.part_names)
+    with tempfile.TemporaryDirectory(prefix="course-count-") as scratch:
+        return len(discover(list(paths), modules, Path(scratch)))
+
+
+def plan_for(ctx, profile_name: str, submissions: Sequence[Path], out: Path, request: Request) -> tuple[SlurmPlan, int]:
+    """The job array for `submissions` under `profile_name`, and how many submissions the batch holds."""
+    profile = ctx.profile(profile_name)
+    count = count_submissions(ctx, submissions)
+    shards = min(request.shards or math.ceil(count / PER_TASK), max(count, 1))
+    minutes, memory = task_resources(math.ceil(count / shards), profile.worker_seconds, profile.worker_memory_gb, request.jobs)
+    loc = ctx.locations
+    grade_args = ["--lab", ctx.lab, "--config", str(ctx.config_path), "--jobs", str(request.jobs), "--data-dir", str(loc.data_dir),
+                  "--weights-dir", str(loc.weights_dir), "--cache-dir", str(loc.cache_dir)]
+    if request.user:
+        grade_args += ["--user", request.user]
+    out = Path(out).resolve()
+    resolved = tuple(Path(p).resolve() for p in submissions)
+    needed = [*resolved, Path(sys.executable), loc.root, ctx.config_path, loc.data_dir, loc.weights_dir, loc.cache_dir, out.parent]
+    plan = SlurmPlan(
+        submissions=resolved, out=out, profile=profile_name, shards=shards, grade_args=tuple(grade_args),
+        time_minutes=request.time_minutes or minutes, memory_gb=request.mem_gb or memory, cpus_per_task=request.cpus_per_task,
+        gpus_per_task=profile.gpus if request.gpus_per_task is None else request.gpus_per_task, partition=request.partition,
+        max_parallel=request.max_parallel, sbatch_args=request.sbatch_args, environment=environment_for_tasks(),
+        needed=tuple(dict.fromkeys(needed)), workdir=loc.root, job_name=f"course-{ctx.lab}",
+    )
+    return plan, count
+
+
+def grade(ctx, plan: SlurmPlan, console: Console, poll_seconds: float = 10.0) -> dict[int, TaskState]:
+    """Check what the nodes need, build the grader's shared inputs once, then `run` the array.
+
+    Raises:
+        SlurmError: a path the nodes need is missing, or Slurm refused a command.
+    """
+    problems, warnings = reachability(plan.needed, cluster_nodes())
+    for line in warnings:
+        console.print(f"warning: {line}", style="yellow", markup=False, highlight=False)
+    if problems:
+        raise SlurmError("the nodes could not reach what they need: " + "; ".join(problems))
+    from autograder.grading.inputs import prepare_inputs  # noqa: PLC0415
+
+    prepare_inputs(ctx, plan.profile, console=console)  # once, here: every task reads it from the shared cache
+    return run(plan, console, poll_seconds=poll_seconds)
+
+
 def task_resources(per_task: int, worker_seconds: float, worker_memory_gb: float, jobs: int) -> tuple[int, int]:
     """(minutes, GiB) one task asks for: its share of submissions at the grader's own limits.
 
