@@ -138,13 +138,15 @@ def grade(ctx, plan: SlurmPlan, console: Console, poll_seconds: float = 10.0) ->
     Raises:
         SlurmError: a path the nodes need is missing, or Slurm refused a command.
     """
+    from autograder.grading.inputs import prepare_inputs  # noqa: PLC0415
+
+    for folder in (ctx.locations.cache_dir, plan.out):  # ours to make (a first run has neither)
+        folder.mkdir(parents=True, exist_ok=True)
     problems, warnings = reachability(plan.needed, cluster_nodes())
     for line in warnings:
         console.print(f"warning: {line}", style="yellow", markup=False, highlight=False)
     if problems:
         raise SlurmError("the nodes could not reach what they need: " + "; ".join(problems))
-    from autograder.grading.inputs import prepare_inputs  # noqa: PLC0415
-
     prepare_inputs(ctx, plan.profile, console=console)  # once, here: every task reads it from the shared cache
     return run(plan, console, poll_seconds=poll_seconds)
 

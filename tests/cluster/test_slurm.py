@@ -30,10 +30,16 @@ def course(*args: str, env: dict | None = None, timeout: float = 900) -> subproc
                           check=False, env={**os.environ, "COLUMNS": "200", **(env or {})})
 
 
-def flags(digits) -> list[str]:
+def flags(digits, cache: Path | None = None) -> list[str]:
     loc = digits.locations
     return ["--lab", digits.lab, "--profile", TEST_PROFILE, "--config", str(digits.config_path), "--data-dir", str(loc.data_dir),
-            "--cache-dir", str(loc.cache_dir)]
+            "--cache-dir", str(cache or loc.cache_dir)]
+
+
+@pytest.fixture(scope="module")
+def cold_cache(tmp_path_factory) -> Path:
+    """A cache folder that does not exist yet: the Slurm run comes first and must make it, as on a first run."""
+    return tmp_path_factory.mktemp("cold") / "cache"
 
 
 def rows(gradebook: Path) -> dict[str, dict]:
@@ -113,9 +119,9 @@ def test_a_gpu_profile_asks_each_task_for_a_gpu_without_changing_what_it_grades(
 
 
 @pytest.fixture(scope="module")
-def graded_locally(digits, batch, tmp_path_factory) -> Path:
+def graded_locally(digits, batch, cold_cache, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("local") / "graded"
-    run = course("grade", str(batch), "--out", str(out), "--jobs", "2", *flags(digits))
+    run = course("grade", str(batch), "--out", str(out), "--jobs", "2", *flags(digits, cold_cache))
     assert run.returncode == 0, run.stderr[-3000:]
     return out
 
@@ -127,11 +133,11 @@ def _squeue(job: str) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def through_slurm(slurm_cluster, digits, batch, tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess, str]:
+def through_slurm(slurm_cluster, digits, batch, cold_cache, tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess, str]:
     """The batch through `course slurm grade` as a 2-task array; task 1 is cancelled while it runs."""
     out = tmp_path_factory.mktemp("slurm") / "graded"
     driver = subprocess.Popen(
-        [sys.executable, "-m", "autograder.cli", "slurm", "grade", str(batch), "--out", str(out), *flags(digits), "--shards", "2",
+        [sys.executable, "-m", "autograder.cli", "slurm", "grade", str(batch), "--out", str(out), *flags(digits, cold_cache), "--shards", "2",
          "--cpus-per-task", "1", "--mem-gb", "4", "--poll-seconds", "1"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "COLUMNS": "200"},
     )
@@ -190,12 +196,12 @@ def test_gather_reports_a_missing_shard_and_a_forged_plan(through_slurm, tmp_pat
 
 
 @pytest.mark.slow
-def test_running_the_command_again_submits_nothing_for_finished_shards(through_slurm, digits, batch, tmp_path):
+def test_running_the_command_again_submits_nothing_for_finished_shards(through_slurm, digits, batch, cold_cache, tmp_path):
     out, _, _ = through_slurm
     copy = tmp_path / "graded"
     shutil.copytree(out, copy, symlinks=True)
     before = rows(copy / "gradebook.csv")
-    run = course("slurm", "grade", str(batch), "--out", str(copy), *flags(digits), "--shards", "2", "--poll-seconds", "1")
+    run = course("slurm", "grade", str(batch), "--out", str(copy), *flags(digits, cold_cache), "--shards", "2", "--poll-seconds", "1")
     assert run.returncode == 0, run.stderr[-3000:]
     assert "Every shard is done" in run.stderr and "Submitted" not in run.stderr
     assert rows(copy / "gradebook.csv") == before
