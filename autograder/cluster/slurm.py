@@ -315,11 +315,8 @@ class TaskState:
 
 def shard_done(plan: SlurmPlan, k: int) -> bool:
     """Whether shard k's signed plan says it finished."""
-    from autograder.grading.batch import _existing_key  # noqa: PLC0415
-
-    folder = plan.out / Shard(k, plan.shards).folder
     try:
-        return bool(read_plan(folder, _existing_key(folder)).get("complete"))
+        return bool(read_plan(plan.out / Shard(k, plan.shards).folder).get("complete"))
     except ValueError:
         return False
 
@@ -371,7 +368,7 @@ def run(plan: SlurmPlan, console: Console, poll_seconds: float = 10.0, on_submit
     todo = []
     for k in range(1, plan.shards + 1):
         if shard_done(plan, k):
-            tasks[k] = TaskState(previous.get(k, TaskState("")).job, done=True)
+            tasks[k] = TaskState(previous[k].job if k in previous else "", done=True)
         elif k in previous and still.get((previous[k].job, k)) in ACTIVE:
             tasks[k] = previous[k]
         else:

@@ -502,11 +502,6 @@ def _grade_all(todo, options: BatchOptions, ctx: CourseContext, scratch: Path, u
             pool.close()
 
 
-def write_gradebook_file(results: list[SubmissionResult], path: Path) -> None:
-    """The gradebook of exactly `results` (rows of other submissions in an existing file go)."""
-    write_gradebook(results, path, merge=False)
-
-
 def _write_gradebook(results: list[SubmissionResult], path: Path, console: Console) -> None:
     try:
         write_gradebook(results, path)

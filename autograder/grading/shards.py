@@ -26,6 +26,7 @@ from pathlib import Path
 
 from autograder.grading.result import SubmissionResult
 from autograder.reports.atomic import atomic_write_text
+from autograder.reports.gradebook import write_gradebook
 
 PLAN = "shard.json"
 FOLDER = re.compile(r"^shard-(?P<k>[0-9]+)-of-(?P<n>[0-9]+)$")
@@ -82,14 +83,15 @@ def write_plan(folder: Path, shard: Shard, names: list[str], total: int, complet
     atomic_write_text(folder / PLAN, json.dumps(plan, indent=1) + "\n")
 
 
-def read_plan(folder: Path, secret: bytes | None) -> dict:
-    """The plan in `folder`, its signature checked.
+def read_plan(folder: Path) -> dict:
+    """The plan in shard `folder`, its signature checked under the shard's own grader key.
 
     Raises:
-        ValueError: no plan, an unreadable one, or one that does not verify under `secret`.
+        ValueError: no plan, an unreadable one, or one that does not verify (or no key of this user's).
     """
-    from autograder.grading.batch import _read_private, _signed  # noqa: PLC0415
+    from autograder.grading.batch import _existing_key, _read_private, _signed  # noqa: PLC0415
 
+    secret = _existing_key(folder)
     raw = _read_private(folder / PLAN, 16 * 1024 * 1024)
     if raw is None:
         raise ValueError(f"no {PLAN} (the shard never started)")
@@ -151,9 +153,8 @@ def gather(out: Path) -> Gathered:
     by_shard = {shard.k: path for shard, path in folders.items()}
     found.missing_shards = [k for k in range(1, n + 1) if k not in by_shard]
     for k, folder in sorted(by_shard.items()):
-        shard_secret = batch._existing_key(folder)
         try:
-            plan = read_plan(folder, shard_secret)
+            plan = read_plan(folder)
         except ValueError as exc:
             found.missing_shards.append(k)
             found.problems.append(f"{folder.name}: {exc}")
@@ -173,5 +174,5 @@ def gather(out: Path) -> Gathered:
                 found.failed[name] = "; ".join(result.notes)[:1000]
     found.missing_shards = sorted(set(found.missing_shards))
     found.results = [results[name] for name in sorted(results)]
-    batch.write_gradebook_file(found.results, out / "gradebook.csv")
+    write_gradebook(found.results, out / "gradebook.csv", merge=False)  # exactly the gathered batch
     return found
