@@ -11,6 +11,11 @@ from autograder.config import CourseConfig, Locations, Profile, find_config, loa
 from autograder.data import ImageSet, load_split
 
 
+def _base_text(profile: Profile) -> str:
+    base = profile.base
+    return f"{base.architecture} alpha {base.alpha} at {base.image_size} px"
+
+
 @dataclass
 class CourseContext:
     """The loaded `course.yaml` and the resolved data, weights and cache folders."""
@@ -20,6 +25,7 @@ class CourseContext:
     locations: Locations
     download: bool = True
     _splits: dict[tuple[str, str, int], ImageSet] = field(default_factory=dict, repr=False)
+    _fallback_said: set[str] = field(default_factory=set, repr=False)
 
     @classmethod
     def create(
@@ -37,7 +43,37 @@ class CourseContext:
         return cls(path, course, resolve_locations(path, course, data_dir, weights_dir, cache_dir), download)
 
     def profile(self, name: str | None = None) -> Profile:
-        return self.config.profile(name or self.config.default_profile)
+        """The named profile as this machine runs it: its `offline_fallback` settings (course.yaml) where
+        the profile's pretrained weights are not here but the fallback's are (said once, on stderr)."""
+        name = name or self.config.default_profile
+        profile = self.config.profile(name)
+        fallback = self.config.offline_fallbacks.get(name)
+        if fallback is None or self._weights_here(profile) or not self._weights_here(fallback):
+            return profile
+        if name not in self._fallback_said:
+            self._fallback_said.add(name)
+            import sys  # noqa: PLC0415
+
+            print(
+                f"Profile {name!r}: no {_base_text(profile)} weights in {self.locations.weights_dir or 'the Keras cache'}; "
+                f"using its offline fallback ({_base_text(fallback)}, course.yaml labs.{self.lab}.profiles.{name}.offline_fallback), "
+                f"calibrated in {name}-offline.json.",
+                file=sys.stderr,
+            )
+        return fallback
+
+    def _weights_here(self, profile: Profile) -> bool:
+        """Whether the profile's base weights are on this machine (no download)."""
+        from autograder.bases import WeightsNotFoundError  # noqa: PLC0415
+
+        base = getattr(profile, "base", None)
+        if base is None:
+            return True
+        try:
+            resolve_weights(base.architecture, base.alpha, base.image_size, self.locations.weights_dir, download=False)
+        except WeightsNotFoundError:
+            return False
+        return True
 
     @property
     def has_solutions(self) -> bool:

@@ -22,8 +22,10 @@ def profile_digest(profile: Profile) -> str:
     return hashlib.sha256(profile.budget_json().encode()).hexdigest()[:16]
 
 
-def calibration_path(ctx: CourseContext, profile_name: str) -> Path:
-    return ctx.solutions_dir / "calibration" / f"{profile_name}.json"
+def calibration_path(ctx: CourseContext, profile_name: str, profile: Profile | None = None) -> Path:
+    """`calibration/<profile>.json`; `<profile>-offline.json` for the profile's offline fallback."""
+    suffix = "-offline" if profile is not None and profile.fallback_for else ""
+    return ctx.solutions_dir / "calibration" / f"{profile_name}{suffix}.json"
 
 
 def _train_seeds(ctx, profile, seeds, console, label):
@@ -70,7 +72,7 @@ def main(
         backend=keras.backend.backend(),
         date=datetime.date.today().isoformat(),
     )
-    path = calibration_path(ctx, profile_name)
+    path = calibration_path(ctx, profile_name, profile)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(calibration.to_json(), encoding="utf-8")
     fresh_accuracies = {}

@@ -117,6 +117,17 @@ def _lab_profile_model(solutions: Path | None, release: Path):
     return None
 
 
+FALLBACK_KEY = "offline_fallback"  # a lab profile's settings for a machine without its base's weights
+
+
+def _overlay(settings: dict, changes: dict) -> dict:
+    """`settings` with `changes` laid over it, section by section (`{base: {alpha: 0.5}}` keeps the base's other keys)."""
+    out = dict(settings)
+    for key, value in changes.items():
+        out[key] = {**out[key], **value} if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
 def load_config(path: str | os.PathLike | None = None, lab: str | None = None) -> CourseConfig:
     """Parse and validate a course file and return the view of one lab (see `choose_lab`).
 
@@ -130,13 +141,26 @@ def load_config(path: str | os.PathLike | None = None, lab: str | None = None) -
     entry = course.labs[name]
     solutions, release = _lab_folders(course, file.parent, name)
     model = _lab_profile_model(solutions, release) or Profile
-    profiles = {}
+    profiles, fallbacks = {}, {}
     for profile_name, budget in entry.profiles.items():
+        budget = dict(budget)
+        fallback = budget.pop(FALLBACK_KEY, None)
         merged = {**course.profiles[profile_name].model_dump(), **budget}
+        prefix = f"labs.{name}.profiles.{profile_name}"
         try:
             profiles[profile_name] = model.model_validate(merged)
         except ValidationError as exc:
-            raise ConfigError(_format_validation_error(file, exc, prefix=f"labs.{name}.profiles.{profile_name}")) from None
+            raise ConfigError(_format_validation_error(file, exc, prefix=prefix)) from None
+        if fallback is None:
+            continue
+        if not isinstance(fallback, dict) or not fallback:
+            raise ConfigError(
+                f"{file}: expected {prefix}.{FALLBACK_KEY} to be a mapping of the settings it replaces. Received: {fallback!r}"
+            )
+        try:
+            fallbacks[profile_name] = model.model_validate({**_overlay(merged, fallback), "fallback_for": profile_name})
+        except ValidationError as exc:
+            raise ConfigError(_format_validation_error(file, exc, prefix=f"{prefix}.{FALLBACK_KEY}")) from None
     paths = course.paths.model_copy(
         update={
             "solutions": None if course.paths.solutions is None else course.paths.solutions.format(lab=name),
@@ -146,7 +170,7 @@ def load_config(path: str | os.PathLike | None = None, lab: str | None = None) -
     try:
         return CourseConfig(
             course=CourseInfo(name=course.course.name, lab=name, title=entry.title, leaderboard=course.course.leaderboard),
-            paths=paths, data=entry.data, parts=entry.parts, profiles=profiles,
+            paths=paths, data=entry.data, parts=entry.parts, profiles=profiles, offline_fallbacks=fallbacks,
             default_profile=course.default_profile if course.default_profile in profiles else next(iter(profiles)),
             labs=tuple(course.labs),
         )

@@ -79,14 +79,17 @@ class Profile(BaseModel):
     worker_seconds: float = Field(default=300.0, gt=0)  # wall-clock limit of one part's sandboxed worker
     worker_memory_gb: float = Field(default=4.0, gt=0)
     gpus: int = Field(default=0, ge=0)  # GPUs one grading job uses (`course slurm grade` asks for them per task)
+    # Set on a profile's `offline_fallback` (course.yaml): the profile it stands in for where that
+    # profile's pretrained weights are not on this machine. Its own calibration file (`<name>-offline.json`).
+    fallback_for: str | None = None
 
     def budget_json(self) -> str:
-        """The profile as JSON without what only says where it runs (`gpus`): what calibrations
+        """The profile as JSON without what only says where it runs (`gpus`, `fallback_for`): what calibrations
         and the grader's cached inputs are keyed by, so asking for a GPU changes neither."""
         return self.model_dump_json(exclude=set(PLACEMENT_ONLY))
 
 
-PLACEMENT_ONLY = ("gpus",)
+PLACEMENT_ONLY = ("gpus", "fallback_for")  # not budget: where a profile runs, what it stands in for
 
 
 class SharedProfile(Frozen):
@@ -146,6 +149,8 @@ class CourseConfig(Frozen):
     data: DataConfig | None = None
     parts: dict[PartName, PartConfig] = Field(min_length=1)
     profiles: dict[str, Profile]
+    # profile -> the settings used instead where its base's weights are not on this machine
+    offline_fallbacks: dict[str, Profile] = {}
     default_profile: str = "smoke"
     labs: tuple[str, ...] = ()  # every lab of the course, for listings
 

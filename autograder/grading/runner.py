@@ -139,7 +139,7 @@ class Grader:
 
         if not self.ctx.has_solutions:  # a student kit: thresholds are the grader's
             return Thresholds(self.profile_name, {}, "no calibration in a student kit")
-        path = calibration_path(self.ctx, self.profile_name)
+        path = calibration_path(self.ctx, self.profile_name, self.inputs.profile)
         if not path.is_file():
             return Thresholds(self.profile_name, {}, f"no calibration file {path.name}")
         calibration = Calibration.read(path)
