@@ -91,3 +91,24 @@ print(keras.backend.backend(), good.ok, empty.ok)
                          env={**os.environ, "KERAS_BACKEND": "jax", "TF_CPP_MIN_LOG_LEVEL": "3"})
     assert run.returncode == 0, run.stderr[-2000:]
     assert run.stdout.split()[-3:] == ["jax", "True", "False"]
+
+
+def test_without_tensorflow_the_tf_data_check_says_it_was_not_run(ctx):
+    """A GPU node set up with JAX alone has no tf.data: the row says so instead of failing the student."""
+    script = f"""
+import sys
+sys.modules["tensorflow"] = None  # as on a machine without it: `import tensorflow` raises ImportError
+import numpy as np, keras
+sys.path.insert(0, {str(ctx.solutions_dir)!r})
+import augmentation
+from autograder.checks.augmentation import check_in_tf_data
+images = np.random.default_rng(0).uniform(0, 255, (8, 32, 32, 3)).astype("float32")
+result = check_in_tf_data(augmentation.build_augmentation(32, 32, seed=1), images, np.arange(8) % 2)
+print(keras.backend.backend(), result.ok, "|", result.message)
+"""
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, check=False,
+                         env={**os.environ, "KERAS_BACKEND": "jax", "TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert run.returncode == 0, run.stderr[-2000:]
+    backend, ok, message = run.stdout.strip().splitlines()[-1].split(" ", 2)
+    assert (backend, ok) == ("jax", "True")
+    assert "not checked on this machine: TensorFlow (tf.data) is not installed" in message
