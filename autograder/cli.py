@@ -333,7 +333,17 @@ def report_cmd(
     from autograder.reports.class_report import write_report  # noqa: PLC0415
 
     ctx = _context(config, None, None, None, lab)
-    calibrations = {name: ctx.solutions_dir / "calibration" / f"{name}.json" for name in ctx.config.profiles}
+    from autograder.calibration import calibration_path, current_backend, find_calibration  # noqa: PLC0415
+
+    backend = current_backend()
+    calibrations = {}  # the calibration each profile grades against on this backend (its offline fallback's where only that exists)
+    for name, declared in ctx.config.profiles.items():
+        fallback = ctx.config.offline_fallbacks.get(name)
+        calibrations[name] = (
+            find_calibration(ctx, name, declared, backend)
+            or (fallback is not None and find_calibration(ctx, name, fallback, backend))
+            or calibration_path(ctx, name)
+        )
     title = ctx.config.course.title
     try:
         written = write_report(graded, title, assignment or title, calibrations, out, with_leaderboard=with_leaderboard)

@@ -14,7 +14,9 @@ from autograder.config import Profile
 from autograder.context import CourseContext
 from autograder.training.seeding import quiet_backend_logs
 
-__all__ = ["Calibration", "Threshold", "calibration_path", "derive_threshold", "main", "profile_digest"]
+__all__ = [
+    "Calibration", "Threshold", "calibration_path", "current_backend", "derive_threshold", "find_calibration", "main", "profile_digest",
+]
 
 
 def profile_digest(profile: Profile) -> str:
@@ -22,10 +24,35 @@ def profile_digest(profile: Profile) -> str:
     return hashlib.sha256(profile.budget_json().encode()).hexdigest()[:16]
 
 
-def calibration_path(ctx: CourseContext, profile_name: str, profile: Profile | None = None) -> Path:
-    """`calibration/<profile>.json`; `<profile>-offline.json` for the profile's offline fallback."""
-    suffix = "-offline" if profile is not None and profile.fallback_for else ""
-    return ctx.solutions_dir / "calibration" / f"{profile_name}{suffix}.json"
+DEFAULT_BACKEND = "tensorflow"  # its calibrations are `<profile>.json`; another backend's `<profile>.<backend>.json`
+
+
+def current_backend() -> str:
+    """The Keras backend this process grades on (`KERAS_BACKEND`, else Keras's own choice)."""
+    import os  # noqa: PLC0415
+
+    if os.environ.get("KERAS_BACKEND"):
+        return os.environ["KERAS_BACKEND"]
+    import keras  # noqa: PLC0415
+
+    return keras.backend.backend()
+
+
+def calibration_path(ctx: CourseContext, profile_name: str, profile: Profile | None = None, backend: str | None = None) -> Path:
+    """Where a calibration is written: `calibration/<profile>.json` for TensorFlow, `<profile>.<backend>.json`
+    for another backend, with `-offline` after the name for the profile's offline fallback."""
+    stem = profile_name + ("-offline" if profile is not None and profile.fallback_for else "")
+    suffix = "" if backend in (None, DEFAULT_BACKEND) else f".{backend}"
+    return ctx.solutions_dir / "calibration" / f"{stem}{suffix}.json"
+
+
+def find_calibration(ctx: CourseContext, profile_name: str, profile: Profile | None = None, backend: str | None = None) -> Path | None:
+    """The calibration grading on `backend` uses: that backend's own, else TensorFlow's, else another
+    backend's (the grade then says it was calibrated elsewhere); None when there is none."""
+    own = calibration_path(ctx, profile_name, profile, backend)
+    default = calibration_path(ctx, profile_name, profile)
+    others = sorted(default.parent.glob(f"{default.stem}.*.json"))
+    return next((path for path in (own, default, *others) if path.is_file()), None)
 
 
 def _train_seeds(ctx, profile, seeds, console, label):
@@ -72,7 +99,7 @@ def main(
         backend=keras.backend.backend(),
         date=datetime.date.today().isoformat(),
     )
-    path = calibration_path(ctx, profile_name, profile)
+    path = calibration_path(ctx, profile_name, profile, keras.backend.backend())
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(calibration.to_json(), encoding="utf-8")
     fresh_accuracies = {}

@@ -513,8 +513,10 @@ def _write_gradebook(results: list[SubmissionResult], path: Path, console: Conso
 def _checks_digest(options: BatchOptions, ctx: CourseContext) -> str:
     folder = options.checks_dir or ctx.solutions_dir / "checks"
     digest = hashlib.sha256()
-    calibration = ctx.solutions_dir / "calibration" / f"{options.profile}.json"
-    for path in [*sorted(Path(folder).glob("*.py")), calibration]:
+    from autograder.calibration import current_backend, find_calibration  # noqa: PLC0415
+
+    calibration = find_calibration(ctx, options.profile, ctx.profile(options.profile), current_backend())
+    for path in [*sorted(Path(folder).glob("*.py")), *([calibration] if calibration else [])]:
         digest.update(path.name.encode() + (path.read_bytes() if path.is_file() else b""))
     return digest.hexdigest()[:12]
 

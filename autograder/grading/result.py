@@ -68,6 +68,7 @@ class SubmissionResult:
     student: str = ""
     manifest: str = ""
     problems: list[str] = field(default_factory=list)
+    backend: str = ""  # the Keras backend it was graded on (staff records; "" from earlier versions)
 
     @property
     def score(self) -> float:
@@ -132,4 +133,5 @@ class SubmissionResult:
             student=str(data.get("student", "")),
             manifest=str(data.get("manifest", "")),
             problems=[str(p) for p in data.get("problems", [])],
+            backend=str(data.get("backend", "")),
         )

@@ -41,6 +41,12 @@ def content_hash(folder: Path, modules: list[str]) -> str:
     return digest.hexdigest()[:16]
 
 
+def _backend() -> str:
+    import keras  # noqa: PLC0415  (loaded by grading already)
+
+    return keras.backend.backend()
+
+
 class PartRuns(Mapping):
     """The parts' sandbox runs, each available once its worker is done (reading one waits for it)."""
 
@@ -135,15 +141,16 @@ class Grader:
         return needed_probes(self.checks, self.lab_probes, self.definition)
 
     def _thresholds(self) -> Thresholds:
-        from autograder.calibration import Calibration, calibration_path, profile_digest  # noqa: PLC0415
+        from autograder.calibration import Calibration, calibration_path, find_calibration, profile_digest  # noqa: PLC0415
 
         if not self.ctx.has_solutions:  # a student kit: thresholds are the grader's
             return Thresholds(self.profile_name, {}, "no calibration in a student kit")
-        path = calibration_path(self.ctx, self.profile_name, self.inputs.profile)
-        if not path.is_file():
-            return Thresholds(self.profile_name, {}, f"no calibration file {path.name}")
-        calibration = Calibration.read(path)
         import keras  # noqa: PLC0415
+
+        path = find_calibration(self.ctx, self.profile_name, self.inputs.profile, keras.backend.backend())
+        if path is None:
+            return Thresholds(self.profile_name, {}, f"no calibration file {calibration_path(self.ctx, self.profile_name, self.inputs.profile).name}")
+        calibration = Calibration.read(path)
 
         problems = []
         if calibration.profile_digest != profile_digest(self.inputs.profile):
@@ -240,6 +247,7 @@ class Grader:
             execution_time=time.perf_counter() - start,
             notes=notes,
             problems=[problem for problem in problems.values() if problem],
+            backend=_backend(),
         )
 
     def _grade_part(self, part: str, run: PartRun, data: SubmissionData, name: str) -> PartResult:
