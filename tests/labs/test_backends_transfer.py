@@ -1,0 +1,107 @@
+"""The transfer-learning lab on JAX (issue #13): the reference, the stubs and the mistakes whose checks
+depend on backend behaviour give the same verdicts as on TensorFlow.
+
+Keras's backends differ exactly where this lab grades: when a change of `trainable` after `compile`
+is taken up (next step on PyTorch, next train-function build on TensorFlow, next epoch on JAX),
+BatchNormalization's statistics in a frozen base, and preprocessing layers inside `tf.data`. The
+mutants below are the lab's mistakes in those places. The backend is chosen when Keras is imported,
+so the JAX side grades in a child process with the engine's own `Grader`, as test_mutants.py does
+on TensorFlow (a mutant grades its own part only, without the accuracy checks its mistake is
+allowed to lower). JAX trains on CPU several times slower than TensorFlow, so the rest of the
+catalogue is left to TensorFlow and the digits lab's whole catalogue runs on every backend
+(test_backends.py). JAX grades against its own calibration, `calibration/ci.jax.json`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import REPO, TEST_PROFILE
+from tests.grading.test_mutants import MUTANTS
+from tests.labs.test_backends import require_backend
+
+pytestmark = pytest.mark.slow
+
+BACKEND_SENSITIVE = (
+    "base_not_frozen",  # trainability judged by behaviour: does the base move in training?
+    "not_recompiled_after_unfreezing",  # when an unfreeze is taken up without compile
+    "batchnorm_unfrozen",  # BatchNormalization statistics in the fine-tuned base
+    "augmentation_changes_images_at_inference",  # preprocessing layers inside a tf.data map
+)
+SELECTED = [m for m in MUTANTS if m.name in BACKEND_SENSITIVE]
+
+SCRIPT = """
+import json, sys
+from pathlib import Path
+from autograder.context import CourseContext
+from autograder.grading.runner import Grader
+config, data, weights, cache, profile, plan, out = sys.argv[1:]
+ctx = CourseContext.create(config, data, weights, cache, download=False, lab="transfer_learning")
+grader = Grader(ctx, profile, ctx.solutions_dir / "checks")
+results = {}
+for name, folder, parts, skipped in json.loads(plan):
+    graded = grader
+    if skipped:  # the accuracy checks the mistake may lower (test_mutants.without_checks)
+        import copy
+        graded = copy.copy(grader)
+        graded.checks = [c for c in grader.checks if not c.meta.name.startswith(tuple(skipped))]
+    result = graded.grade(Path(folder), parts=tuple(parts) if parts else None)
+    results[name] = {"backend": result.backend, "notes": list(result.notes), "checks": {c.name: [c.score, c.max_score] for c in result.checks()}}
+    print(name, "graded", flush=True)
+Path(out).write_text(json.dumps(results))
+"""
+
+
+@pytest.fixture(scope="module")
+def graded_on_jax(ctx, tmp_path_factory) -> dict:
+    require_backend("jax")
+    root = tmp_path_factory.mktemp("transfer-jax")
+    plan = [("reference", str(ctx.solutions_dir), None, ()), ("stubs", str(ctx.release_dir), None, ())]
+    for mutant in SELECTED:
+        folder = root / mutant.name
+        shutil.copytree(ctx.solutions_dir, folder, ignore=shutil.ignore_patterns("checks", "calibration", "__pycache__"))
+        path = folder / mutant.module
+        path.write_text(path.read_text().replace(mutant.old, mutant.new))
+        plan.append((mutant.name, str(folder), [mutant.part], list(mutant.collateral)))
+    loc = ctx.locations
+    out = root / "results.json"
+    run = subprocess.run(
+        [sys.executable, "-c", SCRIPT, str(REPO / "course.yaml"), str(loc.data_dir), str(loc.weights_dir),
+         str(loc.cache_dir), TEST_PROFILE, json.dumps(plan), str(out)],
+        capture_output=True, text=True, timeout=2400, check=False,
+        env={**os.environ, "KERAS_BACKEND": "jax", "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    return json.loads(out.read_text())
+
+
+def test_the_selection_names_mutants_of_the_catalogue():
+    assert [m.name for m in SELECTED] == list(BACKEND_SENSITIVE)
+
+
+def test_reference_and_stubs_score_as_on_tensorflow(graded_on_jax, reference_result, stub_result):
+    for name, on_tensorflow in (("reference", reference_result), ("stubs", stub_result)):
+        on_jax = graded_on_jax[name]
+        assert on_jax["backend"] == "jax"
+        assert not any("graded on jax" in note for note in on_jax["notes"]), on_jax["notes"]  # its own calibration
+        expected = {c.name: c.score for c in on_tensorflow.checks()}
+        assert on_jax["checks"].keys() == expected.keys()
+        for check, score in expected.items():
+            assert on_jax["checks"][check][0] == pytest.approx(score, abs=1e-6), (
+                f"{name}: {check} on JAX {on_jax['checks'][check]}, on TensorFlow {score}"
+            )
+
+
+@pytest.mark.parametrize("mutant", SELECTED, ids=lambda m: m.name)
+def test_each_backend_sensitive_mistake_loses_the_same_checks_as_on_tensorflow(graded_on_jax, mutant):
+    """test_mutants.py's verdicts on TensorFlow: every intended check lost, nothing else."""
+    checks = graded_on_jax[mutant.name]["checks"]
+    lost = {name for name, (score, top) in checks.items() if score < top - 1e-9}
+    assert {i for i in mutant.intended if any(name.startswith(i) for name in lost)} == set(mutant.intended), sorted(lost)
+    assert {name for name in lost if not name.startswith(mutant.intended)} == set(), sorted(lost)
