@@ -103,7 +103,15 @@ def test_doctor_says_what_this_machine_has_and_lacks(weights_dir, data_dir, tmp_
     assert rows["weights"] == "ok" and rows["data"] == "ok" and rows["hidden test split"] == "ok"
     assert "Keras backend tensorflow" in rows and "CPU:0" in smoke.stdout
     assert rows["sandbox level plain"] == "ok"
+    # gpu's alpha 1.0 is not here: its offline fallback's file is, and doctor says which it uses
     gpu = subprocess.run([sys.executable, "-m", "autograder.cli", "doctor", "--profile", "gpu", "--lab", "transfer_learning"],
                          capture_output=True, text=True, env=env, check=False)
-    assert gpu.returncode == 0 and "No ImageNet weights for MobileNetV2(alpha=1.0)" in gpu.stdout  # not downloaded either
+    rows = {line.split("│")[2].strip(): line.split("│")[3].strip() for line in gpu.stdout.splitlines() if line.count("│") >= 4}
+    assert gpu.returncode == 0 and "_0.5_224_no_top.h5" in rows["weights"], gpu.stdout
+    assert "using its offline fallback (MobileNetV2 alpha 0.5 at 224 px" in gpu.stderr
+    # with neither file here, the missing weights are named (and not downloaded either)
+    (tmp_path / "no-weights").mkdir()
+    none = subprocess.run([sys.executable, "-m", "autograder.cli", "doctor", "--profile", "gpu", "--lab", "transfer_learning"],
+                          capture_output=True, text=True, env={**env, "COURSE_WEIGHTS_DIR": str(tmp_path / "no-weights")}, check=False)
+    assert none.returncode == 0 and "No ImageNet weights for MobileNetV2(alpha=1.0)" in none.stdout, none.stdout
     assert not list((tmp_path / "keras").rglob("*.h5"))

@@ -296,10 +296,9 @@ def make_grader(options: BatchOptions):
     return Grader(ctx, options.profile, options.checks_dir or ctx.solutions_dir / "checks", options.isolation_level)
 
 
-def submission_key(grader_digest: str, submission: Submission, modules: list[str]) -> str:
-    from autograder.grading.runner import content_hash  # noqa: PLC0415
-
-    return f"{grader_digest}:{content_hash(submission.folder, modules)}"
+def submission_key(grader_digest: str, content: str) -> str:
+    """What a stored result must have been graded with: these settings and checks, this content."""
+    return f"{grader_digest}:{content}"
 
 
 def _batch_user(options: BatchOptions):
@@ -411,9 +410,14 @@ def run_batch(paths: list[Path], options: BatchOptions, console: Console | None 
             os.chown(scratch, 0, user.pw_gid)
             os.chmod(scratch, 0o750)
         submissions = discover(paths, tuple(modules), Path(scratch))
+        # each submission's content, hashed once (a broken one by its name: it has no modules to hash)
+        contents = {
+            s.name: hashlib.sha256(s.name.encode()).hexdigest() if s.problem else content_hash(s.folder, modules)
+            for s in submissions
+        }
         shard = None
         if options.shard:
-            submissions, shard, total = _shard_of(submissions, options.shard, modules)
+            submissions, shard, total = _shard_of(submissions, options.shard, contents)
             write_plan(options.out, shard, [s.name for s in submissions], total, False, secret)
             console.print(f"Shard {shard}: {len(submissions)} of the batch's {total} submission(s).", highlight=False)
         digest = _batch_digest(options, ctx)
@@ -422,14 +426,14 @@ def run_batch(paths: list[Path], options: BatchOptions, console: Console | None 
             if submission.problem:
                 fail(submission, submission.problem)
                 continue
-            key = submission_key(digest, submission, modules)
+            key = submission_key(digest, contents[submission.name])
             stored = None if options.force else _stored(options.out, submission, key, secret)
             if stored is not None and (stored.student, stored.manifest) != (submission.student, submission.manifest):
                 stored = None  # the same modules, handed in by another id or with another manifest
             if stored is not None:
                 results[submission.name] = stored
             else:
-                todo.append((submission, key, content_hash(submission.folder, modules)))
+                todo.append((submission, key, contents[submission.name]))
         skipped = len(results) - len(failures)
         if skipped:
             console.print(f"Skipping {skipped} submission(s) already graded with the same content and settings.")
@@ -441,13 +445,10 @@ def run_batch(paths: list[Path], options: BatchOptions, console: Console | None 
         return BatchResults([results[s.name] for s in submissions], failures)
 
 
-def _shard_of(submissions: list[Submission], text: str, modules: list[str]) -> tuple[list[Submission], Shard, int]:
+def _shard_of(submissions: list[Submission], text: str, contents: dict[str, str]) -> tuple[list[Submission], Shard, int]:
     """The submissions of shard `text` ("K/N"; see `autograder.grading.shards`), the shard and the batch's size."""
-    from autograder.grading.runner import content_hash  # noqa: PLC0415
-
     shard = Shard.parse(text)
-    keys = [(s.name, hashlib.sha256(s.name.encode()).hexdigest() if s.problem else content_hash(s.folder, modules)) for s in submissions]
-    owner = assign(keys, shard.n)
+    owner = assign([(s.name, contents[s.name]) for s in submissions], shard.n)
     return [s for s in submissions if owner[s.name] == shard.k], shard, len(submissions)
 
 
