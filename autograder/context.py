@@ -57,7 +57,7 @@ class CourseContext:
             print(
                 f"Profile {name!r}: no {_base_text(profile)} weights in {self.locations.weights_dir or 'the Keras cache'}; "
                 f"using its offline fallback ({_base_text(fallback)}, course.yaml labs.{self.lab}.profiles.{name}.offline_fallback), "
-                f"calibrated in {name}-offline.json.",
+                "which has calibrations of its own (calibration/<profile>-offline*.json).",
                 file=sys.stderr,
             )
         return fallback

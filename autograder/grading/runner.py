@@ -22,6 +22,7 @@ from autograder.grading.reference_outputs import FOLDER as REFERENCE_FOLDER
 from autograder.grading.reference_outputs import ReferenceOutputs
 from autograder.grading.result import PartResult, SubmissionResult
 from autograder.grading.static import module_problem
+from autograder.calibration import current_backend as _current_backend
 from autograder.grading.worker_run import PartRun, default_limits, run_part, skipped_run
 from autograder.probes.declare import LabProbes
 from autograder.sandbox import Limits
@@ -39,12 +40,6 @@ def content_hash(folder: Path, modules: list[str]) -> str:
         digest.update(name.encode() + b"\0")
         digest.update(path.read_bytes() if path.is_file() else b"<missing>")
     return digest.hexdigest()[:16]
-
-
-def _backend() -> str:
-    import keras  # noqa: PLC0415  (loaded by grading already)
-
-    return keras.backend.backend()
 
 
 class PartRuns(Mapping):
@@ -145,9 +140,8 @@ class Grader:
 
         if not self.ctx.has_solutions:  # a student kit: thresholds are the grader's
             return Thresholds(self.profile_name, {}, "no calibration in a student kit")
-        import keras  # noqa: PLC0415
-
-        path = find_calibration(self.ctx, self.profile_name, self.inputs.profile, keras.backend.backend())
+        backend = _current_backend()
+        path = find_calibration(self.ctx, self.profile_name, self.inputs.profile, backend)
         if path is None:
             return Thresholds(self.profile_name, {}, f"no calibration file {calibration_path(self.ctx, self.profile_name, self.inputs.profile).name}")
         calibration = Calibration.read(path)
@@ -155,9 +149,9 @@ class Grader:
         problems = []
         if calibration.profile_digest != profile_digest(self.inputs.profile):
             problems.append("calibrated for other profile settings")
-        if calibration.backend and calibration.backend != keras.backend.backend():
+        if calibration.backend and calibration.backend != backend:
             problems.append(
-                f"calibrated on the {calibration.backend} backend, graded on {keras.backend.backend()} "
+                f"calibrated on the {calibration.backend} backend, graded on {backend} "
                 "(accuracies may differ: calibrate on this backend)"
             )
         values = {name: {"threshold": t.threshold, "floor": t.floor} for name, t in calibration.thresholds.items()}
@@ -247,7 +241,7 @@ class Grader:
             execution_time=time.perf_counter() - start,
             notes=notes,
             problems=[problem for problem in problems.values() if problem],
-            backend=_backend(),
+            backend=_current_backend(),
         )
 
     def _grade_part(self, part: str, run: PartRun, data: SubmissionData, name: str) -> PartResult:
