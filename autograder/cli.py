@@ -333,17 +333,9 @@ def report_cmd(
     from autograder.reports.class_report import write_report  # noqa: PLC0415
 
     ctx = _context(config, None, None, None, lab)
-    from autograder.calibration import calibration_path, current_backend, find_calibration  # noqa: PLC0415
+    from autograder.calibration import report_calibrations  # noqa: PLC0415
 
-    backend = current_backend()
-    calibrations = {}  # the calibration each profile grades against on this backend (its offline fallback's where only that exists)
-    for name, declared in ctx.config.profiles.items():
-        fallback = ctx.config.offline_fallbacks.get(name)
-        calibrations[name] = (
-            find_calibration(ctx, name, declared, backend)
-            or (fallback is not None and find_calibration(ctx, name, fallback, backend))
-            or calibration_path(ctx, name)
-        )
+    calibrations = report_calibrations(ctx)  # per profile: its own calibration on this backend, else its offline fallback's
     title = ctx.config.course.title
     try:
         written = write_report(graded, title, assignment or title, calibrations, out, with_leaderboard=with_leaderboard)

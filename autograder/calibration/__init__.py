@@ -15,7 +15,7 @@ from autograder.context import CourseContext
 from autograder.training.seeding import quiet_backend_logs
 
 __all__ = [
-    "Calibration", "Threshold", "calibration_path", "current_backend", "derive_threshold", "find_calibration", "main", "profile_digest",
+    "Calibration", "Threshold", "calibration_path", "current_backend", "derive_threshold", "find_calibration", "main", "profile_digest", "report_calibrations",
 ]
 
 
@@ -53,6 +53,25 @@ def find_calibration(ctx: CourseContext, profile_name: str, profile: Profile | N
     default = calibration_path(ctx, profile_name, profile)
     others = sorted(default.parent.glob(f"{default.stem}.*.json"))
     return next((path for path in (own, default, *others) if path.is_file()), None)
+
+
+def report_calibrations(ctx: CourseContext, backend: str | None = None) -> dict[str, Path]:
+    """Each profile's calibration as a class report shows it: the declared profile's on `backend`,
+    else its offline fallback's, else the path a calibration would have (which the report says is missing).
+
+    Unlike `CourseContext.profile`, this does not ask which weights are on this machine: the
+    report is often made on another machine than the grading, and says nothing on stderr.
+    """
+    backend = backend or current_backend()
+    found = {}
+    for name, declared in ctx.config.profiles.items():
+        fallback = ctx.config.offline_fallbacks.get(name)
+        found[name] = (
+            find_calibration(ctx, name, declared, backend)
+            or (find_calibration(ctx, name, fallback, backend) if fallback is not None else None)
+            or calibration_path(ctx, name)
+        )
+    return found
 
 
 def _train_seeds(ctx, profile, seeds, console, label):

@@ -105,3 +105,28 @@ def test_a_bad_fallback_names_its_key_path(tmp_path):
 
     with pytest.raises(ConfigError, match=r"offline_fallback to be a mapping"):
         load_config(write_config(tmp_path, empty), "transfer_learning")
+
+
+def test_the_class_report_shows_the_calibration_each_profile_graded_against(tmp_path, capsys):
+    """`course report` on any machine: the declared profile's calibration on this backend, else its
+    offline fallback's, else the missing file's name; nothing said on stderr."""
+    from autograder.calibration import report_calibrations
+
+    solutions = tmp_path / "solutions"
+    shutil.copytree(REPO / "solutions" / "transfer_learning" / "calibration", solutions / "calibration")
+
+    def here(raw):
+        raw["paths"]["solutions"] = str(solutions)
+
+    (tmp_path / "none").mkdir()
+    ctx = context(tmp_path / "none", tmp_path, write_config(tmp_path, here))
+    folder = solutions / "calibration"
+    tf, jax, torch = (report_calibrations(ctx, backend) for backend in ("tensorflow", "jax", "torch"))
+    assert tf["ci"] == folder / "ci.json" and jax["ci"] == folder / "ci.jax.json"
+    assert torch["ci"] == folder / "ci.json"  # no PyTorch file: TensorFlow's
+    assert tf["gpu"] == folder / "gpu.json" and not tf["gpu"].exists()  # none: named as missing
+    (folder / "gpu-offline.json").write_text("{}")
+    assert report_calibrations(ctx, "tensorflow")["gpu"] == folder / "gpu-offline.json"
+    (folder / "gpu.json").write_text("{}")
+    assert report_calibrations(ctx, "jax")["gpu"] == folder / "gpu.json"  # the declared profile's wins
+    assert capsys.readouterr().err == ""
