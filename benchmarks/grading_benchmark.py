@@ -25,6 +25,8 @@ from autograder.context import CourseContext
 from autograder.grading.batch import BatchOptions, run_batch
 from autograder.reference import machine_summary
 
+from _options import course_context, course_options  # benchmarks/_options.py
+
 def make_copies(ctx: CourseContext, root: Path, copies: int) -> Path:
     batch = root / f"batch-{copies}"
     for i in range(copies):
@@ -39,15 +41,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--copies", type=int, nargs="+", default=[1, 8])
     parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2])
-    parser.add_argument("--profile", default="smoke")
-    parser.add_argument("--lab", help="the course's lab (default: course.default_lab)")
-    parser.add_argument("--data-dir")
-    parser.add_argument("--weights-dir")
-    parser.add_argument("--cache-dir")
-    parser.add_argument("--markdown")
+    course_options(parser, profile="smoke")
     args = parser.parse_args()
     console = Console()
-    ctx = CourseContext.create(None, args.data_dir, args.weights_dir, args.cache_dir, lab=args.lab)
+    ctx = course_context(args)
     grading_cache = ctx.locations.cache_dir / "grading"
     rows = []
     with tempfile.TemporaryDirectory(prefix="grading-bench-") as scratch:

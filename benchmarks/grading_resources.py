@@ -24,9 +24,10 @@ import psutil
 from rich.console import Console
 from rich.table import Table
 
-from autograder.context import CourseContext
 from autograder.export.resources import RESOURCES, Resources
 from autograder.reference import machine_summary
+
+from _options import course_context, course_options  # benchmarks/_options.py
 
 
 def tree_rss(process: psutil.Process) -> int:
@@ -59,14 +60,10 @@ def grade_once(argv: list[str]) -> tuple[float, int, int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--lab", default=None)
-    parser.add_argument("--profile", default="smoke")
-    parser.add_argument("--data-dir", default=None)
-    parser.add_argument("--weights-dir", default=None)
-    parser.add_argument("--cache-dir", default=None)
+    course_options(parser, profile="smoke", markdown="")
     args = parser.parse_args()
 
-    ctx = CourseContext.create(None, args.data_dir, args.weights_dir, args.cache_dir, lab=args.lab)
+    ctx = course_context(args)
     flags = ["--lab", ctx.lab, "--profile", args.profile, "--config", str(ctx.config_path)]
     for name in ("data_dir", "weights_dir", "cache_dir"):
         value = getattr(ctx.locations, name)

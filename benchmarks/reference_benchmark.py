@@ -17,7 +17,8 @@ import time
 from rich.console import Console
 
 from autograder import reference
-from autograder.context import CourseContext
+
+from _options import course_context, course_options  # benchmarks/_options.py
 
 # Targets for the cpu profile (MobileNetV2 alpha 0.5), from the lab's issue.
 TARGETS = {"linear_classifier": 0.95, "frozen_base": 0.95, "fine_tuned": 0.96}
@@ -36,14 +37,10 @@ def targets_met(accuracies: dict[str, float], seconds: float, definition) -> lis
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--profile", default="cpu")
-    parser.add_argument("--data-dir")
-    parser.add_argument("--weights-dir")
-    parser.add_argument("--cache-dir")
-    parser.add_argument("--markdown", help="also write the table as Markdown to this file")
+    course_options(parser, profile="cpu")
     args = parser.parse_args()
     console = Console()
-    ctx = CourseContext.create(None, args.data_dir, args.weights_dir, args.cache_dir)
+    ctx = course_context(args)
     start = time.perf_counter()
     results = reference.main(ctx, args.profile, console=console)
     total = time.perf_counter() - start

@@ -29,11 +29,12 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from autograder.context import CourseContext  # noqa: E402
 from autograder.grading.inputs import prepare_inputs  # noqa: E402
 from autograder.reference import machine_summary  # noqa: E402
 from benchmarks.grading_benchmark import make_copies  # noqa: E402
 from tests.cluster.single_node import start  # noqa: E402
+
+from _options import course_context, course_options  # noqa: E402  (benchmarks/_options.py)
 
 
 def course(args: list[str], env: dict) -> float:
@@ -53,17 +54,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--copies", type=int, default=8)
     parser.add_argument("--jobs", type=int, default=2, help="local `course grade --jobs`; Slurm runs as many 1-core tasks")
-    parser.add_argument("--profile", default="smoke")
-    parser.add_argument("--lab", help="the course's lab (default: course.default_lab)")
     parser.add_argument("--class-size", type=int, default=300)
     parser.add_argument("--mem-gb", type=int, default=8, help="memory per Slurm task")
-    parser.add_argument("--data-dir")
-    parser.add_argument("--weights-dir")
-    parser.add_argument("--cache-dir")
-    parser.add_argument("--markdown")
+    course_options(parser, profile="smoke")
     args = parser.parse_args()
     console = Console()
-    ctx = CourseContext.create(None, args.data_dir, args.weights_dir, args.cache_dir, lab=args.lab)
+    ctx = course_context(args)
     prepare_inputs(ctx, args.profile, console=console)
     loc = ctx.locations
     flags = ["--lab", ctx.lab, "--profile", args.profile, "--config", str(ctx.config_path), "--data-dir", str(loc.data_dir),
