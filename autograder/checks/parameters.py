@@ -37,8 +37,12 @@ def parameter_counts(model: keras.Model) -> ParameterCounts:
 
 
 def _counts(value: keras.Model | ParameterCounts | Mapping[str, Any]) -> ParameterCounts:
+    from autograder.checks.summary import ModelSummary  # noqa: PLC0415  (it imports this module)
+
     if isinstance(value, ParameterCounts):
         return value
+    if isinstance(value, ModelSummary):  # a reference model from the public snapshot
+        return value.counts
     if isinstance(value, Mapping):
         return ParameterCounts(int(value["total"]), int(value["trainable"]), int(value["non_trainable"]))
     return parameter_counts(value)
@@ -59,7 +63,7 @@ def check_parameter_counts(
 
     Args:
         received: the submission's model, or its counts.
-        expected: the reference model or the expected counts (a `ParameterCounts` or a dict with
+        expected: the reference model (or its `ModelSummary` from the public snapshot), or the expected counts (a `ParameterCounts` or a dict with
             total, trainable and non_trainable).
         label: how to name the model in the message ("`build_model()` at 150x150x3").
         name: the result's name.

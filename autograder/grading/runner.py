@@ -101,9 +101,7 @@ class Grader:
         self.lab_probes = LabProbes.read(self.inputs.probes_file)
         self.artifacts = artifacts_of(self.lab_probes)
         if self.public:
-            self.reference = SnapshotReference.read(
-                self.checks_dir / SNAPSHOT, self.profile_name, self.inputs, self.definition.snapshot_settings
-            )
+            self.reference = SnapshotReference.read(self.checks_dir / SNAPSHOT, self.profile_name, self.inputs)
             self.thresholds = Thresholds(self.profile_name, {}, "the public checks use no thresholds")
         else:
             self.reference = ReferenceOutputs(self.inputs.hidden / REFERENCE_FOLDER, self.artifacts)

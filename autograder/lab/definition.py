@@ -14,10 +14,12 @@ The file is the lab's, in its folder (public: `course release` copies it). It mu
 
 and may define `WEIGHTS_PARTS` (the parts whose workers see pretrained weights), `MEASURED`
 (name -> `Measured`: values the grader measures on a returned model),
-`after_part(part, hook)` (a lab's own step once a part's worker is done), `image_sizes(profile)`
-(the sizes its runs load image splits at, decoded into the cache before a batch), and for public
-checks `public_snapshot(lab, profile, settings)` with `SNAPSHOT_SETTINGS` (the reference's
-expected values on the public inputs, as typed values of `autograder.grading.public`).
+`after_part(part, hook)` (a lab's own step once a part's worker is done) and `image_sizes(profile)`
+(the sizes its runs load image splits at, decoded into the cache before a batch).
+
+`probe_settings` is also called with `weights_file=None`: for the public checks' snapshot, which
+`course release` makes by running the probes on the reference with randomly initialised bases
+(the values it keeps, counts and trainable splits, do not depend on the weights).
 """
 
 from __future__ import annotations
@@ -99,9 +101,6 @@ class LabDefinition:
         self.after_part = getattr(module, "after_part", None)
         # The image sizes the lab's runs load its splits at (decoded into the cache before a batch).
         self.image_sizes = getattr(module, "image_sizes", None)
-        # `course check`'s reference snapshot: the settings it depends on and how it is made.
-        self.snapshot_settings: tuple[str, ...] = tuple(getattr(module, "SNAPSHOT_SETTINGS", ()))
-        self.public_snapshot = getattr(module, "public_snapshot", None)
 
     @property
     def run_names(self) -> tuple[str, ...]:

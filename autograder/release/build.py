@@ -103,36 +103,33 @@ def public_check_files(state: ReleaseState) -> None:
 
 
 @functools.lru_cache(maxsize=4)
-def _snapshot(solutions: str, digest: str, config_json: str) -> str:
+def _snapshot(solutions: str, digest: str, config_json: str, names: tuple[str, ...]) -> str:
     from autograder.grading.public import snapshot_text  # noqa: PLC0415  (imports Keras)
-    from autograder.training.lab_modules import load_lab_modules  # noqa: PLC0415
 
     from autograder.lab import load_definition  # noqa: PLC0415
 
     config = CourseConfig.model_validate_json(config_json)
-    lab = load_lab_modules(Path(solutions), config.parts, prefix=f"release_reference_{digest}")
-    return snapshot_text(lab, config, load_definition(solutions))
+    return snapshot_text(config, load_definition(solutions), Path(solutions), names)
 
 
 def reference_snapshot(state: ReleaseState) -> None:
-    """`checks/reference.json`: what the public checks expect, derived from the reference.
+    """`checks/reference.json`: what the public checks expect, from the lab's probes run on the reference.
 
-    Numbers and layer descriptions only (parameter counts, trainable splits, crop positions),
-    so that `course check` runs on a machine without `solutions/`.
+    Of each `reference.<name>` a public check uses, data only (parameter counts, trainable splits,
+    crop positions, small arrays), so that `course check` runs on a machine without `solutions/`.
     """
-    from autograder.grading.public import SNAPSHOT, SnapshotError  # noqa: PLC0415
+    from autograder.grading.public import SNAPSHOT, SnapshotError, public_reference_names  # noqa: PLC0415
 
-    from autograder.lab import load_definition  # noqa: PLC0415
+    from autograder.probes.declare import PROBES_FILE  # noqa: PLC0415
 
-    if not any(name.startswith(f"{CHECKS_DIR}/") for name in state.files):
-        return
-    if load_definition(state.solutions).public_snapshot is None:
-        return  # a lab whose public checks need no reference values
-    digest = hashlib.sha256(
-        b"".join(state.solutions.joinpath(name).read_bytes() for name in [*(spec.module for spec in state.config.parts.values()), "definition.py"])
-    ).hexdigest()[:16]
+    sources = [text for name, text in sorted(state.files.items()) if name.startswith(f"{CHECKS_DIR}/") and name.endswith(".py")]
+    names = public_reference_names(sources)
+    if not names:
+        return  # the public checks need no reference values
+    files = [*(spec.module for spec in state.config.parts.values()), "definition.py", PROBES_FILE]
+    digest = hashlib.sha256(b"".join(state.solutions.joinpath(name).read_bytes() for name in files)).hexdigest()[:16]
     try:
-        text = _snapshot(str(state.solutions.resolve()), digest, state.config.model_dump_json(serialize_as_any=True))
+        text = _snapshot(str(state.solutions.resolve()), digest, state.config.model_dump_json(serialize_as_any=True), names)
     except SnapshotError as exc:
         raise ReleaseError(f"Cannot derive {CHECKS_DIR}/{SNAPSHOT} from {state.solutions}: {exc}") from None
     state.files[f"{CHECKS_DIR}/{SNAPSHOT}"] = text

@@ -151,28 +151,3 @@ def dummy_model():
 def build_inputs(build) -> None:
     """The workers read one grader-made model; no image of any split is ever in their folder."""
     dummy_model().save(build.worker / "dummy_model.keras")
-
-
-# -- the public checks' reference snapshot (`course release` writes checks/reference.json) ----
-SNAPSHOT_SETTINGS = ("dense_units", "dense_units_other", "dense_dropout", "convnet_filters", "convnet_filters_other", "classes_other")
-
-
-def public_snapshot(lab, profile, settings: dict) -> dict:
-    """The reference's parameter counts for the public checks (numbers only, never solution code)."""
-    from autograder.grading.public import parameter_counts_value  # noqa: PLC0415
-
-    shape, s = (SIDE, SIDE, 1), settings
-    return {
-        "dense_model": parameter_counts_value(
-            lab.dense.build_dense_network(shape, hidden_units=s["dense_units"], dropout=s["dense_dropout"])
-        ),
-        "dense_other": parameter_counts_value(
-            lab.dense.build_dense_network(shape, hidden_units=s["dense_units_other"], num_classes=s["classes_other"])
-        ),
-        "convnet_model": parameter_counts_value(
-            lab.convnet.build_convnet(shape, filters=s["convnet_filters"], dropout=s["convnet_dropout"])
-        ),
-        "convnet_other": parameter_counts_value(
-            lab.convnet.build_convnet(shape, filters=s["convnet_filters_other"], num_classes=s["classes_other"])
-        ),
-    }

@@ -325,7 +325,7 @@ def probe_settings(profile, weights_file) -> dict:
         "base_size": profile.base.image_size,
         "architecture": profile.base.architecture,
         "alpha": profile.base.alpha,
-        "weights_file": str(weights_file),
+        "weights_file": str(weights_file) if weights_file is not None else None,  # None: random bases (the public snapshot)
         "transfer_dropout": profile.transfer.dropout,
         "transfer_dropout_other": other_dropout(profile.transfer.dropout),
         "transfer_lr": profile.transfer.learning_rate,
@@ -484,7 +484,8 @@ def _build_public(build) -> None:
     seed = int(settings["seed"])
     rng = np.random.default_rng(seed)
     dummy_model().save(worker / "dummy_model.keras")
-    populate_keras_home(worker / "keras", profile.base.architecture, profile.base.alpha, build.weights_file)
+    if build.weights_file is not None:  # none when `course release` makes the public snapshot
+        populate_keras_home(worker / "keras", profile.base.architecture, profile.base.alpha, build.weights_file)
     side = settings["base_size"]
     images = rng.uniform(0, 255, (PROBE_IMAGES, side, side, 3)).astype("float32")
     np.savez(worker / "probe_images.npz", images=images, labels=np.arange(PROBE_IMAGES) % 2)
@@ -498,48 +499,6 @@ def _build_public(build) -> None:
     np.savez(hidden / "linear_eval.npz", validation=features, test=features[:0])
     public_frozen_model(settings).save(worker / "frozen_model.keras")
     np.savez(hidden / "labels.npz", test=np.zeros((0,), np.int32), validation=np.zeros((0,), np.int32))
-
-
-# -- the public checks' reference snapshot (`course release` writes checks/reference.json) ----
-# The settings the snapshot depends on: a snapshot made for other values is refused.
-SNAPSHOT_SETTINGS = (
-    "architecture", "alpha", "base_size", "scratch_other_size", "scratch_dropout", "tta_crop",
-    "tta_resize_to", "transfer_dropout", "fine_tune_at", "augmentation_size",
-)
-
-
-def public_snapshot(lab, profile, settings: dict) -> dict:
-    """The reference's expected values for the public checks, on the public inputs of `profile`.
-
-    Numbers and layer descriptions only (parameter counts, trainable splits, crop positions),
-    never solution code.
-    """
-    from autograder.grading.public import (  # noqa: PLC0415
-        coordinate_images, crop_boxes_value, parameter_counts_value, trainability_value,
-    )
-
-    images = coordinate_images(PUBLIC_TTA_IMAGES, settings["tta_resize_to"])
-    crops = np.asarray(lab.augmentation.ten_crops(images.copy(), settings["tta_crop"]))
-    other, size = settings["scratch_other_size"], settings["base_size"]
-    fe, ft = lab.feature_extraction, lab.fine_tuning
-    base = fe.load_base((size, size, 3), alpha=settings["alpha"], weights=None)
-    transfer = fe.compile_transfer_model(
-        fe.build_transfer_model(
-            base, augmentation=public_augmentation(int(settings["seed"]), size), dropout=settings["transfer_dropout"]
-        ),
-        learning_rate=settings["transfer_lr"],
-    )
-    frozen = public_frozen_model(settings)
-    ft.unfreeze_top(nested_base(frozen), settings["fine_tune_at"])
-    fine_tune = ft.compile_for_fine_tuning(frozen, learning_rate=settings["fine_tune_lr"])
-    return {
-        "ten_crops": crop_boxes_value(images, crops, settings["tta_crop"], "tta.npz", "ten_crops", count=10),
-        "scratch_150": parameter_counts_value(lab.scratch.build_scratch_cnn((150, 150, 3))),
-        "scratch_other": parameter_counts_value(lab.scratch.build_scratch_cnn((other, other, 3))),
-        "base": parameter_counts_value(base),
-        "transfer_model": trainability_value(transfer),
-        "fine_tune_model": trainability_value(fine_tune),
-    }
 
 
 # -- after a part's worker: the linear classifier on the student's own base -------------------

@@ -9,6 +9,7 @@ from the same probe run on the reference), a submission with one extra layer fai
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 
 import pytest
@@ -76,3 +77,41 @@ def test_a_check_on_a_new_artifact_needs_two_files_of_the_lab_only(ctx, tmp_path
     scratch.write_text(scratch.read_text().replace(line, line + '    x = layers.Dense(64, activation="relu")(x)\n'))
     lost = {c.name: c for c in grader.grade(mutant, parts=("scratch",)).checks()}
     assert not lost[new].ok and "Expected" in lost[new].message
+
+
+NEW_PUBLIC_CHECK = NEW_CHECK.replace('visibility="hidden"', 'visibility="visible"')
+
+
+@pytest.mark.slow
+def test_a_public_check_on_a_new_artifact_gets_its_expected_value_from_the_same_probe(ctx, tmp_path):
+    """The same two files make a *public* check: `course release` runs the new probe on the reference
+    for the snapshot (no lab code writes its expected value), and `course check` judges with it."""
+    from autograder.grading.public import SNAPSHOT
+    from autograder.release import build_release, write_release
+
+    root = tmp_path / "course"
+    lab = root / ctx.config.paths.solutions
+    shutil.copytree(ctx.solutions_dir, lab, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ctx.config_path, root / "course.yaml")
+    probes = lab / "probes.py"
+    probes.write_text(probes.read_text() + NEW_PROBE)
+    checks = lab / "checks" / "scratch_checks.py"
+    source = checks.read_text()
+    taken = 'points=2, visibility="hidden", name="build_scratch_cnn: layers"'
+    checks.write_text(source.replace(taken, taken.replace("points=2", "points=1")) + NEW_PUBLIC_CHECK)
+
+    loc = ctx.locations
+    copy = CourseContext.create(root / "course.yaml", loc.data_dir, loc.weights_dir, loc.cache_dir, download=False)
+    write_release(build_release(lab, copy.config), copy.release_dir)
+    snapshot = json.loads((copy.release_dir / "checks" / SNAPSHOT).read_text())
+    layers = {name: values["scratch_summary"] for name, values in snapshot["profiles"].items()}
+    assert set(layers) == set(copy.config.profiles)
+    assert all(entry == {"kind": "json", "value": {"layers": 13}} for entry in layers.values()), layers
+
+    grader = Grader(copy, "smoke", copy.release_dir / "checks", public=True)
+    new = "build_scratch_cnn: as many layers as the reference"
+    assert new in {c.meta.name for c in grader.checks}
+    reference = {c.name: c for c in grader.grade(lab, parts=("scratch",)).checks()}
+    assert reference[new].ok and reference[new].max_score == 1.0, reference[new].message
+    stubs = {c.name: c for c in grader.grade(copy.release_dir, parts=("scratch",)).checks()}
+    assert not stubs[new].ok
