@@ -228,6 +228,8 @@ def profile_snapshot(definition, profile: Profile, solutions: Path, parts: dict[
     inputs `course check` makes on a student's machine (built here without weights: the values
     kept do not depend on them). `parts`: part -> module file; `names`: what the checks use.
     """
+    import keras  # noqa: PLC0415
+
     from autograder.grading.fixtures import artifacts_of  # noqa: PLC0415
     from autograder.probes.declare import LabProbes  # noqa: PLC0415
 
@@ -240,13 +242,11 @@ def profile_snapshot(definition, profile: Profile, solutions: Path, parts: dict[
             f"Received: {', '.join(unknown)} (see `course checks --fixtures`)"
         )
     settings = definition.probe_settings(profile, None)
-    wanted: dict[str, list[str]] = {}
+    wanted: dict[str, list[str]] = {}  # part -> the probes that make what the checks read
     for name in names:
-        wanted.setdefault(artifacts[name].part, [])
-        if artifacts[name].probe not in wanted[artifacts[name].part]:
-            wanted[artifacts[name].part].append(artifacts[name].probe)
-    import keras  # noqa: PLC0415
-
+        probes = wanted.setdefault(artifacts[name].part, [])
+        if artifacts[name].probe not in probes:
+            probes.append(artifacts[name].probe)
     with tempfile.TemporaryDirectory(prefix="course-snapshot-") as scratch:
         root = Path(scratch)
         keras.backend.clear_session()  # the inputs' layer names do not depend on what ran before
