@@ -17,7 +17,6 @@ import argparse
 import datetime
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -31,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from autograder.reference import machine_summary  # noqa: E402
 from tests.grading.test_mutants import MUTANTS  # noqa: E402
-from tests.labs.test_backends_transfer import SCRIPT  # noqa: E402
+from tests.labs.test_backends_transfer import SCRIPT, mutant_plan  # noqa: E402
 
 from _options import course_context, course_options  # noqa: E402  (benchmarks/_options.py)
 
@@ -57,13 +56,7 @@ def main() -> None:
     mutants = [m for m in MUTANTS if not args.only or m.name in args.only]
     with tempfile.TemporaryDirectory(prefix="catalogue-") as scratch:
         root = Path(scratch)
-        plan = []
-        for mutant in mutants:
-            folder = root / mutant.name
-            shutil.copytree(ctx.solutions_dir, folder, ignore=shutil.ignore_patterns("checks", "calibration", "__pycache__"))
-            path = folder / mutant.module
-            path.write_text(path.read_text().replace(mutant.old, mutant.new))
-            plan.append((mutant.name, str(folder), [mutant.part], list(mutant.collateral)))
+        plan = mutant_plan(mutants, ctx.solutions_dir, root)
         loc, out = ctx.locations, root / "results.json"
         command = [sys.executable, "-c", SCRIPT, str(ctx.config_path), str(loc.data_dir), str(loc.weights_dir),
                    str(loc.cache_dir), args.profile, json.dumps(plan), str(out)]

@@ -30,6 +30,13 @@ class Mutant:
     def part(self) -> str:
         return self.module.removesuffix(".py")
 
+    def apply(self, solutions, folder):
+        """`folder`: a copy of the reference modules in `solutions` with this one edit (no checks or calibrations)."""
+        shutil.copytree(solutions, folder, ignore=shutil.ignore_patterns("checks", "calibration", "__pycache__"))
+        path = folder / self.module
+        path.write_text(path.read_text().replace(self.old, self.new))
+        return folder
+
 
 FROZEN_ACC = "frozen base + head: hidden-test accuracy"
 FINE_ACC = "fine-tuned model: hidden-test accuracy"
@@ -121,10 +128,7 @@ def test_collateral_names_are_accuracy_checks_of_the_mutated_part(grader):
 @pytest.mark.slow
 @pytest.mark.parametrize("mutant", MUTANTS, ids=lambda m: m.name)
 def test_mutant_loses_points_on_the_intended_check_only(mutant, grader, ctx, tmp_path):
-    folder = tmp_path / mutant.name
-    shutil.copytree(ctx.solutions_dir, folder, ignore=shutil.ignore_patterns("checks", "calibration", "__pycache__"))
-    path = folder / mutant.module
-    path.write_text(path.read_text().replace(mutant.old, mutant.new))
+    folder = mutant.apply(ctx.solutions_dir, tmp_path / mutant.name)
     result = without_checks(grader, mutant.collateral).grade(folder, parts=(mutant.part,))
     checks = result.checks()
     intended = [c for c in checks if any(c.name.startswith(i) for i in mutant.intended)]

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 
@@ -51,17 +50,17 @@ Path(out).write_text(json.dumps(results))
 """
 
 
+def mutant_plan(mutants, solutions, root) -> list:
+    """SCRIPT's plan for `mutants`, each applied under `root`: its own part, without its collateral checks."""
+    return [(m.name, str(m.apply(solutions, root / m.name)), [m.part], list(m.collateral)) for m in mutants]
+
+
 @pytest.fixture(scope="module")
 def graded_on_jax(ctx, tmp_path_factory) -> dict:
     require_backend("jax")
     root = tmp_path_factory.mktemp("transfer-jax")
     plan = [("reference", str(ctx.solutions_dir), None, ()), ("stubs", str(ctx.release_dir), None, ())]
-    for mutant in MUTANTS:
-        folder = root / mutant.name
-        shutil.copytree(ctx.solutions_dir, folder, ignore=shutil.ignore_patterns("checks", "calibration", "__pycache__"))
-        path = folder / mutant.module
-        path.write_text(path.read_text().replace(mutant.old, mutant.new))
-        plan.append((mutant.name, str(folder), [mutant.part], list(mutant.collateral)))
+    plan += mutant_plan(MUTANTS, ctx.solutions_dir, root)
     loc = ctx.locations
     out = root / "results.json"
     run = subprocess.run(
