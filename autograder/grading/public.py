@@ -193,10 +193,10 @@ def _plain(value):
     return json.loads(json.dumps(value))
 
 
-def snapshot_settings(definition, profile: Profile) -> dict:
+def snapshot_settings(definition, profile: Profile, without: dict) -> dict:
     """The probe settings a snapshot depends on: all of them but those that name this machine's files
-    (the weights file), found by asking the lab's `probe_settings` with and without one."""
-    without = definition.probe_settings(profile, None)
+    (the weights file), found by comparing `without` (the lab's `probe_settings` without a weights
+    file) with its settings with one."""
     with_file = definition.probe_settings(profile, Path("weights") / "imagenet.h5")
     return _plain({name: value for name, value in without.items() if with_file.get(name) == value})
 
@@ -242,6 +242,7 @@ def profile_snapshot(definition, profile: Profile, solutions: Path, parts: dict[
             f"Received: {', '.join(unknown)} (see `course checks --fixtures`)"
         )
     settings = definition.probe_settings(profile, None)
+    recorded = snapshot_settings(definition, profile, settings)  # before the lab's build sees them
     wanted: dict[str, list[str]] = {}  # part -> the probes that make what the checks read
     for name in names:
         probes = wanted.setdefault(artifacts[name].part, [])
@@ -255,7 +256,7 @@ def profile_snapshot(definition, profile: Profile, solutions: Path, parts: dict[
         for part, probes in wanted.items():
             _run_reference_probes(part, Path(solutions) / parts[part], worker / part, root / "out" / part, settings, tuple(probes), probes_file)
         values = {name: snapshot_entry(name, artifacts[name].load(root / "out" / artifacts[name].part), worker) for name in names}
-    return {"settings": snapshot_settings(definition, profile), **values}
+    return {"settings": recorded, **values}
 
 
 def snapshot_text(config: CourseConfig, definition, solutions: Path, names: tuple[str, ...]) -> str:
