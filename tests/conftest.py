@@ -8,6 +8,9 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# pytest-xdist's workers start with COLUMNS=80 set; `course`'s consoles fix their width from
+# COLUMNS when imported, so a test's own COLUMNS (CliRunner's env) would be ignored.
+os.environ.pop("COLUMNS", None)
 
 pytest_plugins = ["tests.platforms"]
 
@@ -69,17 +72,41 @@ def grader(ctx):
     return Grader(ctx, TEST_PROFILE, ctx.solutions_dir / "checks")
 
 
+def graded_once(tmp_path_factory, name: str, grade):
+    """`grade()`'s SubmissionResult, made once per test run. The suite runs in pytest-xdist workers
+    (README): the first worker to ask grades and writes the result beside the workers' temporary
+    folders, under a lock; the others wait for it and read it back as `course grade`'s children's
+    results are read (`SubmissionResult.from_dict`)."""
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        return grade()
+    import fcntl
+    import json
+
+    from autograder.grading.result import SubmissionResult
+
+    folder = tmp_path_factory.getbasetemp().parent / "graded-once"
+    folder.mkdir(exist_ok=True)
+    path = folder / f"{name}.json"
+    with (folder / f"{name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if path.is_file():
+            return SubmissionResult.from_dict(json.loads(path.read_text()))
+        result = grade()
+        path.write_text(json.dumps(result.to_dict()))
+        return result
+
+
 @pytest.fixture(scope="session")
-def reference_result(grader, ctx):
+def reference_result(grader, ctx, tmp_path_factory):
     """The reference solution graded once for the whole suite: what `course grade` gives it, and
     what the platform exports must reproduce."""
-    return grader.grade(ctx.solutions_dir)
+    return graded_once(tmp_path_factory, "reference", lambda: grader.grade(ctx.solutions_dir))
 
 
 @pytest.fixture(scope="session")
-def stub_result(grader, ctx):
+def stub_result(grader, ctx, tmp_path_factory):
     """The release's untouched stubs, graded once for the whole suite."""
-    return grader.grade(ctx.release_dir)
+    return graded_once(tmp_path_factory, "stubs", lambda: grader.grade(ctx.release_dir))
 
 
 # The second lab, `digits`: the engine's own behaviour (batches, children, resume) is tested on it
@@ -103,12 +130,36 @@ def digits_grader(digits):
 
 
 @pytest.fixture(scope="session")
-def digits_reference(digits_grader, digits):
+def digits_reference(digits_grader, digits, tmp_path_factory):
     """The digits reference, graded once for the whole suite."""
-    return digits_grader.grade(digits.solutions_dir)
+    return graded_once(tmp_path_factory, "digits-reference", lambda: digits_grader.grade(digits.solutions_dir))
 
 
 @pytest.fixture(scope="session")
-def digits_stubs(digits_grader, digits):
+def digits_stubs(digits_grader, digits, tmp_path_factory):
     """The digits release's untouched stubs, graded once for the whole suite."""
-    return digits_grader.grade(digits.release_dir)
+    return graded_once(tmp_path_factory, "digits-stubs", lambda: digits_grader.grade(digits.release_dir))
+
+
+def pytest_xdist_auto_num_workers(config) -> int:
+    """`-n auto` (pyproject's addopts): one worker per core and one more, at most one per 6 GiB.
+
+    A test spends much of its time starting sandboxes and processes and waiting on its grading
+    children, so a core is left idle with one worker per core; each worker's gradings need up to
+    a few GiB (benchmarks/README.md, "The test suite in parallel").
+    """
+    cores = os.cpu_count() or 1
+    memory_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return max(1, min(cores + 1, int(memory_gib // 6)))
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """The modules marked `heavy` first, longest first; the rest after, in their order. With
+    `--dist loadscope --no-loadscope-reorder` a module goes to one worker (its module fixtures are
+    made once), in this order, so the long ones start at once and the short ones fill in."""
+
+    def seconds(item) -> float:
+        mark = item.get_closest_marker("heavy")
+        return -float(mark.kwargs.get("seconds", 0)) if mark else 0.0
+
+    items.sort(key=seconds)  # stable: each module's tests keep their order

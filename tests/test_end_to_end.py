@@ -9,6 +9,8 @@ from scipy.stats import binomtest
 from autograder.config import load_config
 from autograder.lab import load_definition
 
+pytestmark = pytest.mark.heavy(seconds=100)
+
 REPO = __import__('pathlib').Path(__file__).resolve().parents[1]
 CONFIG = load_config(REPO / 'course.yaml')
 DEFINITION = load_definition(REPO / CONFIG.paths.solutions)

@@ -22,6 +22,8 @@ from autograder.grading.shards import Shard, ShardError, assign
 from tests.conftest import TEST_PROFILE
 from tests.labs.test_digits import MUTANTS
 
+pytestmark = pytest.mark.heavy(seconds=130)
+
 PICKED = ("dense_units_hard_coded", "convnet_rate_ignored")
 
 

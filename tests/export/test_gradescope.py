@@ -25,6 +25,8 @@ from autograder.reports.gradescope import validate_results_json
 from tests.export.conftest import part_scores, same_scores
 from tests.conftest import TEST_PROFILE
 
+pytestmark = pytest.mark.heavy(seconds=120)
+
 
 @pytest.fixture(scope="module")
 def exported(ctx, tmp_path_factory) -> Path:

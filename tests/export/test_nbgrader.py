@@ -24,6 +24,8 @@ from autograder.export.nbgrader_execute import NOT_GRADED_TAG
 from tests.export.conftest import part_scores, same_scores
 from tests.conftest import TEST_PROFILE
 
+pytestmark = pytest.mark.heavy(seconds=130)
+
 NBGRADER_MARKER = re.compile(r"^\s*### (BEGIN|END) SOLUTION")
 
 

@@ -25,6 +25,8 @@ from autograder.notebook_submission import extract_modules, graded_functions
 from tests.export.conftest import part_scores, same_scores
 from tests.conftest import TEST_PROFILE
 
+pytestmark = pytest.mark.heavy(seconds=90)
+
 
 @pytest.fixture(scope="module")
 def exported(ctx, tmp_path_factory) -> Path:

@@ -25,7 +25,7 @@ import pytest
 from tests.conftest import TEST_PROFILE
 from tests.labs.test_digits import MUTANTS
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.heavy(seconds=270)]
 
 ACCURACY = "hidden-test accuracy"
 BACKENDS = ("jax", "torch")

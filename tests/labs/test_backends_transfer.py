@@ -26,7 +26,7 @@ from tests.conftest import REPO, TEST_PROFILE
 from tests.grading.test_mutants import MUTANTS
 from tests.labs.test_backends import require_backend
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.heavy(seconds=450)]
 
 SCRIPT = """
 import json, sys

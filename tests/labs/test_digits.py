@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.heavy(seconds=120)
+
 REPO = Path(__file__).resolve().parents[2]
 PROFILE = "ci"
 

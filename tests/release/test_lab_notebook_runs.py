@@ -7,6 +7,8 @@ import shutil
 
 import pytest
 
+pytestmark = pytest.mark.heavy(seconds=90)
+
 
 @pytest.mark.slow
 def test_the_notebook_runs_from_the_release_with_the_solutions(ctx, tmp_path, monkeypatch):

@@ -27,6 +27,8 @@ from autograder.grading.submissions import SubmissionError, discover
 from autograder.reports.gradebook import read_gradebook
 from tests.conftest import TEST_PROFILE
 
+pytestmark = pytest.mark.heavy(seconds=65)
+
 MODULES = ("augmentation.py", "scratch.py", "feature_extraction.py", "fine_tuning.py")
 IS_ROOT = os.geteuid() == 0
 

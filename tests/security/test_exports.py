@@ -33,6 +33,8 @@ from tests.conftest import TEST_PROFILE
 from tests.export.conftest import part_scores
 from tests.export.test_otter import exported, otter_part_scores, otter_run  # noqa: F401  (fixtures)
 
+pytestmark = pytest.mark.heavy(seconds=85)
+
 
 @pytest.mark.slow
 def test_nbgrader_kernel_patches_gain_nothing(gradebook_scores):
