@@ -153,10 +153,32 @@ def pytest_xdist_auto_num_workers(config) -> int:
     return max(1, min(cores + 1, int(memory_gib // 6)))
 
 
+# Modules that read one costly session fixture, run on one worker so that it is made once.
+SAME_WORKER = {
+    "tests/export/test_nbgrader.py": "nbgrader-autograde",  # both read tests/platforms.py's
+    "tests/security/test_exports.py": "nbgrader-autograde",  # real `nbgrader autograde`
+}
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """`--dist loadscope` (pyproject's addopts) by module: a module's tests run on one worker, so
+    its module fixtures are made once, and the modules of one SAME_WORKER group share a worker."""
+    if config.getvalue("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling  # noqa: PLC0415
+
+    class ModuleScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::")[0]
+            return SAME_WORKER.get(module, module)
+
+    return ModuleScheduling(config, log)
+
+
 def pytest_collection_modifyitems(config, items) -> None:
     """The modules marked `heavy` first, longest first; the rest after, in their order. With
-    `--dist loadscope --no-loadscope-reorder` a module goes to one worker (its module fixtures are
-    made once), in this order, so the long ones start at once and the short ones fill in."""
+    `--no-loadscope-reorder` (pyproject's addopts) pytest-xdist hands out work in this order, so
+    the long modules start at once and the short ones fill in."""
 
     def seconds(item) -> float:
         mark = item.get_closest_marker("heavy")

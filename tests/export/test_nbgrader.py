@@ -24,7 +24,7 @@ from autograder.export.nbgrader_execute import NOT_GRADED_TAG
 from tests.export.conftest import part_scores, same_scores
 from tests.conftest import TEST_PROFILE
 
-pytestmark = pytest.mark.heavy(seconds=130)
+pytestmark = pytest.mark.heavy(seconds=130)  # one worker with SAME_WORKER's (tests/conftest.py)
 
 NBGRADER_MARKER = re.compile(r"^\s*### (BEGIN|END) SOLUTION")
 

@@ -33,7 +33,7 @@ from tests.conftest import TEST_PROFILE
 from tests.export.conftest import part_scores
 from tests.export.test_otter import exported, otter_part_scores, otter_run  # noqa: F401  (fixtures)
 
-pytestmark = pytest.mark.heavy(seconds=85)
+pytestmark = pytest.mark.heavy(seconds=85)  # one worker with SAME_WORKER's (tests/conftest.py)
 
 
 @pytest.mark.slow
