@@ -144,9 +144,9 @@ def digits_stubs(digits_grader, digits, tmp_path_factory):
 def pytest_xdist_auto_num_workers(config) -> int:
     """`-n auto` (pyproject's addopts): one worker per core and one more, at most one per 6 GiB.
 
-    A test spends much of its time starting sandboxes and processes and waiting on its grading
-    children, so a core is left idle with one worker per core; each worker's gradings need up to
-    a few GiB (benchmarks/README.md, "The test suite in parallel").
+    A test spends part of its time starting sandboxes and processes and waiting on them; with one
+    worker more than cores, some task waited for a core 88% of the time in CI's run on 2 cores
+    (benchmarks/README.md, "The test suite in parallel"). A worker's gradings need a few GiB.
     """
     cores = os.cpu_count() or 1
     memory_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
