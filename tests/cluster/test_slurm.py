@@ -59,9 +59,7 @@ def batch(digits, tmp_path_factory) -> Path:
         for module in modules:
             shutil.copy(source / module, folder / name / module)
     for mutant in (m for m in MUTANTS if m.name in PICKED):
-        shutil.copytree(folder / "reference", folder / mutant.name)
-        path = folder / mutant.name / mutant.module
-        path.write_text(path.read_text().replace(mutant.old, mutant.new))
+        mutant.apply(folder / "reference", folder / mutant.name)
     return folder
 
 

@@ -53,9 +53,7 @@ def graded_on(request, digits, tmp_path_factory) -> tuple[str, Path]:
         for module in modules:
             shutil.copy(source / module, batch / name / module)
     for mutant in MUTANTS:
-        shutil.copytree(batch / "reference", batch / mutant.name)
-        path = batch / mutant.name / mutant.module
-        path.write_text(path.read_text().replace(mutant.old, mutant.new))
+        mutant.apply(batch / "reference", batch / mutant.name)
     loc = digits.locations
     run = subprocess.run(
         [sys.executable, "-m", "autograder.cli", "grade", str(batch), "--lab", digits.lab, "--profile", TEST_PROFILE,

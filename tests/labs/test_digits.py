@@ -9,10 +9,11 @@ from __future__ import annotations
 import copy
 import re
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from tests.grading.test_mutants import Mutant  # the transfer-learning catalogue's: one edit of the reference
 
 pytestmark = pytest.mark.heavy(seconds=120)
 
@@ -92,19 +93,6 @@ def test_stubs_score_zero(digits_stubs):
     assert all("NotImplementedError" in c.message or "not written" in c.message.lower() for c in result.checks()), failing(result)[:3]
 
 
-@dataclass(frozen=True)
-class Mutant:
-    name: str
-    module: str
-    old: str
-    new: str
-    intended: tuple[str, ...]
-    collateral: tuple[str, ...] = ()
-
-    @property
-    def part(self) -> str:
-        return self.module.removesuffix(".py")
-
 
 DENSE_ACC, CONVNET_ACC = ("dense: hidden-test accuracy",), ("convnet: hidden-test accuracy",)
 MUTANTS = [
@@ -132,10 +120,7 @@ def test_the_catalogue_has_at_least_five_mistakes_that_apply(digits):
 @pytest.mark.slow
 @pytest.mark.parametrize("mutant", MUTANTS, ids=lambda m: m.name)
 def test_mutant_loses_points_on_its_checks_only(mutant, digits_grader, digits, tmp_path):
-    folder = tmp_path / mutant.name
-    shutil.copytree(digits.solutions_dir, folder, ignore=shutil.ignore_patterns("checks", "calibration", "__pycache__"))
-    path = folder / mutant.module
-    path.write_text(path.read_text().replace(mutant.old, mutant.new))
+    folder = mutant.apply(digits.solutions_dir, tmp_path / mutant.name)
     grader = copy.copy(digits_grader)
     grader.checks = [c for c in digits_grader.checks if not c.meta.name.startswith(mutant.collateral or ("\0",))]
     checks = grader.grade(folder, parts=(mutant.part,)).checks()
