@@ -35,12 +35,10 @@ def make_submissions(folder: Path) -> list[str]:
     ignore = shutil.ignore_patterns("checks", "calibration", "resources", "__pycache__")
     shutil.copytree(solutions, folder / "reference", ignore=ignore)
     for mutant in (m for m in CATALOGUE if m.name in MUTANTS):
-        shutil.copytree(solutions, folder / mutant.name, ignore=ignore)
-        path = folder / mutant.name / mutant.module
-        source = path.read_text()
-        if source.count(mutant.old) != 1:
-            sys.exit(f"error: mutant {mutant.name} no longer applies to {path}")
-        path.write_text(source.replace(mutant.old, mutant.new))
+        try:
+            mutant.apply(folder / "reference", folder / mutant.name)
+        except ValueError as exc:
+            sys.exit(f"error: {exc}")
     return ["reference", *MUTANTS]
 
 

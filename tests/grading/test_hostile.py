@@ -6,9 +6,13 @@ parts of the same submission must still be graded as usual.
 
 from __future__ import annotations
 
+import os
+import re
 import shutil
 import socket
 import threading
+import time
+from pathlib import Path
 
 import pytest
 
@@ -54,7 +58,49 @@ def listener():
     server.close()
 
 
-FORK_NAME = b"course-forkbomb"  # a process name (15 bytes at most) the fork bomb's children take
+def started(pid: int) -> int | None:
+    """The process's start time in clock ticks (with its pid, it names one process), or None if gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_bytes()
+    except OSError:
+        return None
+    fields = stat[stat.rfind(b")") + 2 :].split()
+    return None if fields[0] in (b"Z", b"X") else int(fields[19])
+
+
+class Descendants:
+    """Every process below this one while the block runs: sandboxes, workers and what they forked.
+
+    Exact beside other tests' sandboxes (pytest-xdist), which are not below this process; a fork
+    that escaped its sandbox was below it when it was made, and is still alive afterwards.
+    """
+
+    def __init__(self) -> None:
+        self.seen: set[tuple[int, int]] = set()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def _watch(self) -> None:
+        from autograder.sandbox import procs
+
+        while not self._stop.is_set():
+            for pid in procs.family(os.getpid()):
+                start = started(pid)
+                if pid != os.getpid() and start is not None:
+                    self.seen.add((pid, start))
+            time.sleep(0.05)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def alive(self) -> list[int]:
+        """Those of the seen processes that are still running (the same pid and start time)."""
+        return sorted(pid for pid, start in self.seen if started(pid) == start)
 
 
 @pytest.fixture(scope="module")
@@ -90,21 +136,16 @@ def hostile(ctx, tmp_path_factory, listener):
     shout = "print('x' * 50_000_000)\n"
     fork_bomb = (
         "import os, time\n"
-        f"FORK_NAME = {FORK_NAME!r}\n"
         "children = 0\n"
         "for _ in range(10_000):\n"
         "    try:\n"
         "        if os.fork() == 0:\n"
-        "            try:\n"  # named, so the test finds these among other tests' workers (pytest-xdist)
-        "                import ctypes\n"
-        "                ctypes.CDLL(None).prctl(15, FORK_NAME, 0, 0, 0)\n"  # PR_SET_NAME
-        "            except Exception:\n"
-        "                pass\n"
         "            time.sleep(60)\n"
         "            os._exit(0)\n"
         "        children += 1\n"
         "    except OSError:\n"
         "        break\n"
+        "print('FORKED', children, file=__import__('sys').stderr)\n"
     )
     forge = (
         "import json, os\n"
@@ -161,15 +202,17 @@ def hostile(ctx, tmp_path_factory, listener):
     short = Limits(wall_time_s=20, memory_bytes=3 * GIB, max_processes=128)
     roomy = Limits(wall_time_s=300, memory_bytes=3 * GIB, max_processes=128)
     grader = Grader(ctx, TEST_PROFILE, ctx.solutions_dir / "checks")
-    results = {}
+    results, survivors = {}, {}
     for name, files in submissions.items():
         folder = root / name
         folder.mkdir()
         for module, text in files.items():
             (folder / module).write_text(text)
         grader.limits = short if name == "hostile_a" else roomy
-        results[name] = grader.grade(folder)
-    yield results, grader_out
+        with Descendants() as processes:
+            results[name] = grader.grade(folder)
+        survivors[name] = processes
+    yield results, grader_out, survivors
     shutil.rmtree(root, ignore_errors=True)
 
 
@@ -179,7 +222,7 @@ def part(result, name):
 
 @pytest.mark.slow
 def test_reading_solutions_or_hidden_images_fails(hostile):
-    results, _ = hostile
+    results, _, _ = hostile
     augmentation = part(results["hostile_a"], "augmentation")
     assert augmentation.score == 0
     tail = augmentation.sandbox.output_tail
@@ -189,7 +232,7 @@ def test_reading_solutions_or_hidden_images_fails(hostile):
 
 @pytest.mark.slow
 def test_an_endless_loop_costs_its_part_only(hostile):
-    results, _ = hostile
+    results, _, _ = hostile
     scratch = part(results["hostile_a"], "scratch")
     assert scratch.sandbox.outcome == "timeout" and scratch.score == 0
     assert all("Not checked" in c.message and "timeout" in c.message for c in scratch.checks)
@@ -197,7 +240,7 @@ def test_an_endless_loop_costs_its_part_only(hostile):
 
 @pytest.mark.slow
 def test_unbounded_memory_is_stopped(hostile):
-    results, _ = hostile
+    results, _, _ = hostile
     features = part(results["hostile_a"], "feature_extraction")
     assert features.score == 0
     # Either the limit stops the allocation (MemoryError at import) or the watchdog kills the worker.
@@ -206,7 +249,7 @@ def test_unbounded_memory_is_stopped(hostile):
 
 @pytest.mark.slow
 def test_exits_at_import_are_reported(hostile):
-    results, _ = hostile
+    results, _, _ = hostile
     hard = part(results["hostile_a"], "fine_tuning")
     soft = part(results["hostile_b"], "fine_tuning")
     assert hard.score == 0 and soft.score == 0
@@ -216,7 +259,7 @@ def test_exits_at_import_are_reported(hostile):
 
 @pytest.mark.slow
 def test_printing_megabytes_is_truncated_and_the_part_still_graded(hostile, ctx):
-    results, _ = hostile
+    results, _, _ = hostile
     augmentation = part(results["hostile_b"], "augmentation")
     assert augmentation.score == pytest.approx(ctx.config.parts["augmentation"].points)
     assert len(augmentation.sandbox.output_tail) <= 6000
@@ -224,22 +267,21 @@ def test_printing_megabytes_is_truncated_and_the_part_still_graded(hostile, ctx)
 
 @pytest.mark.slow
 def test_fork_bomb_is_contained(hostile):
-    import subprocess
-
-    results, _ = hostile
+    results, _, survivors = hostile
     scratch = part(results["hostile_b"], "scratch")
     assert scratch.score == 0
     # Stopped by the process limit (the forks fail and the worker ends normally, or TensorFlow, which
     # cannot start its threads under the cap, aborts it: "signaled"), or by the watchdog ("memory").
     assert scratch.sandbox.outcome in ("ok", "signaled", "memory"), scratch.sandbox
-    # The bomb's children name themselves (other tests' workers may be running beside this one).
-    leftover = subprocess.run(["pgrep", "-x", FORK_NAME.decode()], capture_output=True, text=True, check=False)
-    assert leftover.stdout.strip() == "", "forked workers outlived their sandbox"
+    # The bomb's children sleep 60 s; none of the processes a grading made may outlive it.
+    forked = int(re.search(r"FORKED (\d+)", scratch.sandbox.output_tail).group(1))
+    assert forked > 0 and len(survivors["hostile_b"].seen) > forked, "the watcher missed the bomb's children"
+    assert {name: processes.alive() for name, processes in survivors.items()} == {name: [] for name in survivors}
 
 
 @pytest.mark.slow
 def test_forged_results_are_ignored(hostile):
-    results, grader_out = hostile
+    results, grader_out, _ = hostile
     assert part(results["hostile_b"], "feature_extraction").score == 0
     assert not (grader_out / "results.json").exists()
     assert results["hostile_b"].to_gradescope()["score"] == results["hostile_b"].score < 100
@@ -247,7 +289,7 @@ def test_forged_results_are_ignored(hostile):
 
 @pytest.mark.slow
 def test_patching_the_grader_or_always_equal_objects_earn_nothing(hostile):
-    results, _ = hostile
+    results, _, _ = hostile
     augmentation = part(results["hostile_c"], "augmentation")
     [crops] = [c for c in augmentation.checks if c.name.startswith("ten_crops")]
     [tta] = [c for c in augmentation.checks if "tta" in c.name.lower()]
@@ -258,7 +300,7 @@ def test_patching_the_grader_or_always_equal_objects_earn_nothing(hostile):
 
 @pytest.mark.slow
 def test_network_is_unreachable_and_the_part_still_graded(hostile, listener):
-    results, _ = hostile
+    results, _, _ = hostile
     _, seen = listener
     features = part(results["hostile_c"], "feature_extraction")
     assert seen == []

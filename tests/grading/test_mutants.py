@@ -34,7 +34,10 @@ class Mutant:
         """`folder`: a copy of the reference modules in `solutions` with this one edit (no checks or calibrations)."""
         shutil.copytree(solutions, folder, ignore=shutil.ignore_patterns("checks", "calibration", "__pycache__"))
         path = folder / self.module
-        path.write_text(path.read_text().replace(self.old, self.new))
+        source = path.read_text()
+        if source.count(self.old) != 1:
+            raise ValueError(f"Mutant {self.name!r}: expected its edit once in {path}. Received: {source.count(self.old)} matches")
+        path.write_text(source.replace(self.old, self.new))
         return folder
 
 
