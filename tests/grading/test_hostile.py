@@ -84,10 +84,17 @@ class Descendants:
         from autograder.sandbox import procs
 
         while not self._stop.is_set():
-            for pid in procs.family(os.getpid()):
+            children: dict[int, list[int]] = {}
+            for info in procs.snapshot().values():
+                children.setdefault(info.ppid, []).append(info.pid)
+            # Descendants only, not this process's group, which a pipe's other end may share.
+            below = list(children.get(os.getpid(), ()))
+            while below:
+                pid = below.pop()
                 start = started(pid)
-                if pid != os.getpid() and start is not None:
+                if start is not None:
                     self.seen.add((pid, start))
+                below.extend(children.get(pid, ()))
             time.sleep(0.05)
 
     def __enter__(self):
