@@ -19,7 +19,8 @@ _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 @dataclass(frozen=True)
 class ProcInfo:
-    """One process as seen in `/proc`: state, parent, group, user id, resident bytes, threads."""
+    """One process as seen in `/proc`: state, parent, group, user id, resident bytes, threads, and its
+    start time (clock ticks after boot: with the pid, it names one process even when pids are reused)."""
 
     pid: int
     state: str
@@ -28,6 +29,7 @@ class ProcInfo:
     uid: int
     rss_bytes: int
     threads: int
+    start: int
 
 
 def _read(pid: int) -> ProcInfo | None:
@@ -42,16 +44,17 @@ def _read(pid: int) -> ProcInfo | None:
     # The command name is in parentheses and may itself contain spaces or parentheses.
     fields = stat[stat.rfind(b")") + 2 :].split()
     try:
-        state, ppid, pgrp, threads, rss = (
+        state, ppid, pgrp, threads, start, rss = (
             fields[0].decode(),
             int(fields[1]),
             int(fields[2]),
             int(fields[17]),
+            int(fields[19]),
             int(fields[21]),
         )
     except (IndexError, ValueError):
         return None
-    return ProcInfo(pid, state, ppid, pgrp, uid, rss * _PAGE, threads)
+    return ProcInfo(pid, state, ppid, pgrp, uid, rss * _PAGE, threads, start)
 
 
 def snapshot() -> dict[int, ProcInfo]:

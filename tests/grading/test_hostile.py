@@ -12,7 +12,6 @@ import shutil
 import socket
 import threading
 import time
-from pathlib import Path
 
 import pytest
 
@@ -58,16 +57,6 @@ def listener():
     server.close()
 
 
-def started(pid: int) -> int | None:
-    """The process's start time in clock ticks (with its pid, it names one process), or None if gone."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_bytes()
-    except OSError:
-        return None
-    fields = stat[stat.rfind(b")") + 2 :].split()
-    return None if fields[0] in (b"Z", b"X") else int(fields[19])
-
-
 class Descendants:
     """Every process below this one while the block runs: sandboxes, workers and what they forked.
 
@@ -81,19 +70,17 @@ class Descendants:
         self._thread = threading.Thread(target=self._watch, daemon=True)
 
     def _watch(self) -> None:
-        from autograder.sandbox import procs
-
         while not self._stop.is_set():
+            running = _running()
             children: dict[int, list[int]] = {}
-            for info in procs.snapshot().values():
+            for info in running.values():
                 children.setdefault(info.ppid, []).append(info.pid)
-            # Descendants only, not this process's group, which a pipe's other end may share.
+            # Descendants only (not `procs.family`, which adds this process's group: a pipe's other
+            # end may share it and outlive the grading).
             below = list(children.get(os.getpid(), ()))
             while below:
                 pid = below.pop()
-                start = started(pid)
-                if start is not None:
-                    self.seen.add((pid, start))
+                self.seen.add((pid, running[pid].start))
                 below.extend(children.get(pid, ()))
             time.sleep(0.05)
 
@@ -107,7 +94,15 @@ class Descendants:
 
     def alive(self) -> list[int]:
         """Those of the seen processes that are still running (the same pid and start time)."""
-        return sorted(pid for pid, start in self.seen if started(pid) == start)
+        running = _running()
+        return sorted(pid for pid, start in self.seen if pid in running and running[pid].start == start)
+
+
+def _running() -> dict:
+    """pid -> `procs.ProcInfo` of every process now running (zombies are done)."""
+    from autograder.sandbox import procs
+
+    return {pid: info for pid, info in procs.snapshot().items() if info.state not in ("Z", "X")}
 
 
 @pytest.fixture(scope="module")
