@@ -187,6 +187,23 @@ def _cmdline(pid: str) -> str:
         return ""
 
 
+def _module(pid: str) -> str:
+    """The module a Python process runs with `-m` (its real argv, not a substring of it: the root
+    trampoline that starts a grading child carries the child's argv inside its own JSON argument)."""
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().decode("utf-8", "replace").split("\0")
+    except OSError:
+        return ""
+    if not Path(argv[0]).name.startswith("python"):
+        return ""
+    for i, arg in enumerate(argv[1:-1], start=1):
+        if arg == "-m":
+            return argv[i + 1]
+        if not arg.startswith("-") or arg == "-c":
+            return ""
+    return ""
+
+
 def _uids(pid: str) -> tuple[int, ...]:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("Uid:"):
@@ -223,17 +240,17 @@ class Watcher(threading.Thread):
                         return False
                 return False
 
-            lines = {pid: _cmdline(pid) for pid in parents if ours(pid)}
-            workers = [pid for pid, line in lines.items() if "autograder.probes.worker" in line]
-            for pid, line in lines.items():
+            modules = {pid: _module(pid) for pid in parents if ours(pid)}
+            workers = [pid for pid, module in modules.items() if module == "autograder.probes.worker"]
+            for pid, module in modules.items():
                 try:
-                    if "autograder.grading.jobs" in line:
+                    if module == "autograder.grading.jobs":
                         self.seen["child"].add(_uids(pid))
                         if (self.killed is None and self.before_victim and workers
                                 and (self.out / ".staff" / self.before_victim / "grading.json").exists()):
                             os.kill(int(pid), signal.SIGKILL)  # a crash while it grades the victim
                             self.killed = int(pid)
-                    elif "autograder.probes.worker" in line and "bwrap" not in line.split()[0]:
+                    elif module == "autograder.probes.worker":
                         self.seen["worker"].add(_uids(pid))
                 except (OSError, ValueError):
                     continue
