@@ -10,9 +10,10 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
+from rich.text import Text
 
 from autograder.config import ConfigError
+from autograder.terminal import make_console
 
 # TensorFlow's C++ start-up chatter (and a harmless tf.data graph-version notice) is not for users;
 # Python exceptions still carry every real error.
@@ -24,23 +25,23 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=True,  # --install-completion / --show-completion for bash, zsh, fish and PowerShell
 )
-console = Console()
-err = Console(stderr=True)
+console = make_console()
+err = make_console(stderr=True)
 EXIT_SOME_NOT_GRADED = 3  # `course grade`: some submissions (or some of their parts) could not be graded
 EXIT_MISSING = 4  # `course gather` (and `course slurm grade`): a shard or some submissions are missing
 
 ConfigOpt = Annotated[Optional[Path], typer.Option("--config", help="course.yaml (default: found from the current folder).")]
 LabOpt = Annotated[
     Optional[str],
-    typer.Option("--lab", "-l", help="The course's lab [env COURSE_LAB; default: the lab folder you are in, else course.default_lab]."),
+    typer.Option("--lab", "-l", help="The course's lab (env COURSE_LAB; default: the lab folder you are in, else course.default_lab)."),
 ]
 DataOpt = Annotated[
-    Optional[Path], typer.Option("--data-dir", help="Folder holding cats_and_dogs_filtered/ and the hidden split [env COURSE_DATA_DIR].")
+    Optional[Path], typer.Option("--data-dir", help="Folder holding the labs' data sets, hidden splits included (env COURSE_DATA_DIR).")
 ]
 WeightsOpt = Annotated[
-    Optional[Path], typer.Option("--weights-dir", help="Folder of Keras ImageNet .h5 files [env COURSE_WEIGHTS_DIR].")
+    Optional[Path], typer.Option("--weights-dir", help="Folder of pretrained Keras weight files, under their original names (env COURSE_WEIGHTS_DIR).")
 ]
-CacheOpt = Annotated[Optional[Path], typer.Option("--cache-dir", help="Decoded-image cache [env COURSE_CACHE_DIR].")]
+CacheOpt = Annotated[Optional[Path], typer.Option("--cache-dir", help="Cache of decoded data and prepared grader inputs (env COURSE_CACHE_DIR).")]
 
 
 @contextlib.contextmanager
@@ -84,7 +85,7 @@ def _main_options(
     ] = False,
 ) -> None:
     """Author, release, run and grade a course's deep-learning labs."""
-ProfileOpt = Annotated[Optional[str], typer.Option("--profile", "-p", help="Budget from course.yaml: smoke, cpu, gpu.")]
+ProfileOpt = Annotated[Optional[str], typer.Option("--profile", "-p", help="A profile (budget) of the lab in course.yaml; `course config` lists them.")]
 
 
 def _context(config=None, data_dir=None, weights_dir=None, cache_dir=None, lab=None, download=True):
@@ -109,7 +110,7 @@ def release(
     kit_out = None if check or not kit else (kit_dir or ctx.locations.root / "dist")
     problems = stage.main(ctx, check=check, kit_dir=kit_out)
     if problems:
-        err.print(f"[red]The release in {ctx.release_dir} has drifted from {ctx.solutions_dir}:[/red]")
+        err.print(f"The release in {ctx.release_dir} has drifted from {ctx.solutions_dir}:", style="red")
         for problem in problems:
             err.print(problem, markup=False)
         raise typer.Exit(1)
@@ -442,7 +443,7 @@ def doctor_cmd(
     for column in ("", "What", "Found"):
         table.add_column(column)
     for item in found:
-        table.add_row("[green]ok[/green]" if item.ok else "[yellow]--[/yellow]", item.what, item.detail)
+        table.add_row(Text("ok", style="green") if item.ok else Text("--", style="yellow"), item.what, item.detail)
     console.print(table)
 
 
@@ -454,7 +455,7 @@ def show_config(config: ConfigOpt = None, lab: LabOpt = None) -> None:
     path = find_config(config)
     course = load_config(path, lab)
     console.print(f"{course.course.name} ({path}): labs {', '.join(course.labs)}")
-    console.print(f"[bold]{course.course.lab}[/bold]: {course.course.title}")
+    console.print(Text.assemble((course.course.lab, "bold"), f": {course.course.title}"))
     for name, part in course.parts.items():
         console.print(f"  part {name:20s} {part.points:5.1f} pts  {part.module}")
     for name, prof in course.profiles.items():

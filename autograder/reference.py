@@ -9,6 +9,7 @@ from rich.console import Console
 
 from autograder.context import CourseContext
 from autograder.reports.tables import reference_table
+from autograder.terminal import make_console
 from autograder.training.pipeline import RunResult
 from autograder.training.seeding import quiet_backend_logs
 
@@ -34,7 +35,7 @@ def main(
 ) -> list[RunResult]:
     """Train the reference lab, printing progress and a table; return the results in order."""
     quiet_backend_logs()
-    console = console or Console()
+    console = console or make_console()
     profile = ctx.profile(profile_name)
     name = profile_name or ctx.config.default_profile
     definition = ctx.definition()

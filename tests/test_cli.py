@@ -115,3 +115,25 @@ def test_doctor_says_what_this_machine_has_and_lacks(weights_dir, data_dir, tmp_
                           capture_output=True, text=True, env={**env, "COURSE_WEIGHTS_DIR": str(tmp_path / "no-weights")}, check=False)
     assert none.returncode == 0 and "No ImageNet weights for MobileNetV2(alpha=1.0)" in none.stdout, none.stdout
     assert not list((tmp_path / "keras").rglob("*.h5"))
+
+
+def _help_commands(group, path=()):
+    """(argv to the command, the click command) for every command and subcommand of `course`."""
+    yield path, group
+    for name, command in getattr(group, "commands", {}).items():
+        yield from _help_commands(command, (*path, name))
+
+
+def test_every_help_text_is_shown_whole():
+    """Each option's help and each command's first line appear word for word in `--help`: Typer
+    renders help as rich markup, where a bracketed phrase such as "[env COURSE_LAB]" is a style
+    tag and vanishes."""
+    import typer.main
+
+    for path, command in _help_commands(typer.main.get_command(app)):
+        result = runner.invoke(app, [*path, "--help"], env={"COLUMNS": "300"}, terminal_width=300)
+        assert result.exit_code == 0, (path, result.output)
+        shown = " ".join(result.output.replace("│", " ").split())
+        texts = [(command.help or "").split("\n\n")[0]] + [p.help for p in command.params if getattr(p, "help", None)]
+        for text in texts:
+            assert " ".join(text.split()) in shown, (" ".join(path) or "course", text)

@@ -12,6 +12,7 @@ from rich.table import Table
 from autograder.calibration.thresholds import Calibration, Threshold, derive_threshold
 from autograder.config import Profile
 from autograder.context import CourseContext
+from autograder.terminal import make_console
 from autograder.training.seeding import quiet_backend_logs
 
 __all__ = [
@@ -103,7 +104,7 @@ def main(
     from autograder.reference import machine_summary  # noqa: PLC0415
 
     quiet_backend_logs()
-    console = console or Console()
+    console = console or make_console()
     profile = ctx.profile(profile_name)
     calibration_seeds = [profile.seed + i for i in range(seeds)]
     accuracies, sizes = _train_seeds(ctx, profile, calibration_seeds, console, "Calibrating")

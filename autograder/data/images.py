@@ -12,8 +12,9 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
-from rich.console import Console
 from rich.progress import track
+
+from autograder.terminal import make_console
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif"}
 CACHE_VERSION = 1
@@ -107,7 +108,7 @@ def load_images(
             with np.load(cache_file, allow_pickle=False) as data:
                 return ImageSet(data["images"], data["labels"], tuple(str(f) for f in data["files"]))
     images, labels, kept = [], [], []
-    console = Console(stderr=True)
+    console = make_console(stderr=True)
     for path, label in track(files, description=description, console=console, transient=True):
         try:
             images.append(decode_image(path, image_size))

@@ -32,6 +32,7 @@ from pathlib import Path
 from rich.console import Console
 
 from autograder.reports.atomic import atomic_write_text
+from autograder.terminal import make_console
 
 
 def _zero(path: Path, message: str, started: float) -> None:
@@ -57,7 +58,7 @@ def prepare(profile: str) -> None:
     from autograder.context import CourseContext  # noqa: PLC0415
     from autograder.grading.inputs import prepare_inputs  # noqa: PLC0415
 
-    prepare_inputs(CourseContext.create(download=False), profile, console=Console(stderr=True))
+    prepare_inputs(CourseContext.create(download=False), profile, console=make_console(stderr=True))
 
 
 LEVEL_ENV = "COURSE_SANDBOX_LEVEL"
@@ -129,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
         prepare(args.profile)
         return 0
     caps = {"grading_seconds": args.grading_seconds, "grading_memory_gb": args.grading_memory_gb}
-    return grade(args.root.resolve(), args.profile, Console(stderr=True), caps)
+    return grade(args.root.resolve(), args.profile, make_console(stderr=True), caps)
 
 
 if __name__ == "__main__":

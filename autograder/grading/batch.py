@@ -52,6 +52,7 @@ from autograder.reports.feedback import write_feedback
 from autograder.reports.gradebook import write_gradebook
 from autograder.reports.gradescope import write_results_json
 from autograder.sandbox.artifacts import read_regular
+from autograder.terminal import make_console
 
 RECORD = "grading.json"
 STAFF = ".staff"  # <out>/.staff/<name>/grading.json: staff only (never a submission's name: names start alphanumeric)
@@ -385,7 +386,7 @@ def run_batch(paths: list[Path], options: BatchOptions, console: Console | None 
     """
     from autograder.grading.runner import content_hash  # noqa: PLC0415
 
-    console = console or Console(stderr=True)
+    console = console or make_console(stderr=True)
     ctx = _context(options)
     modules = [ctx.config.parts[p].module for p in ctx.config.part_names]
     user = _batch_user(options)  # fails before any work when root has no one to drop to

@@ -17,6 +17,7 @@ from rich.table import Table
 from autograder.context import CourseContext
 from autograder.grading.result import SubmissionResult
 from autograder.grading.runner import Grader
+from autograder.terminal import make_console
 
 
 def points(value: float) -> str:
@@ -67,13 +68,13 @@ def main(
     ctx: CourseContext, folder: Path, profile: str = "smoke", console: Console | None = None, quiet: bool = False
 ) -> SubmissionResult:
     """Run the public checks of the release on `folder`; print what passes and why not (unless `quiet`)."""
-    console = console or Console()
+    console = console or make_console()
     checks = ctx.release_dir / "checks"
     if not checks.is_dir():
         raise FileNotFoundError(f"Expected the public checks in {checks}. Received: no such folder (run `course release`)")
     total = ctx.config.total_points
     # Progress shows on a terminal as a spinner; elsewhere (CI logs, notebooks) as a line per check.
-    progress = None if quiet or console.is_terminal else Console(file=console.file, log_path=False, width=console.width)
+    progress = None if quiet or console.is_terminal else make_console(file=console.file, log_path=False, width=console.width)
     grader = Grader(ctx, profile, checks, console=progress, public=True)
     if not quiet:
         console.print(f"Running the public checks on {folder} (profile {profile!r}); a minute or so.", highlight=False)
@@ -101,5 +102,5 @@ def main(
     if isolation:
         console.print(f"Sandbox: {', '.join(sorted(isolation))}.")
     if "plain" in isolation:
-        console.print("[yellow]No strong sandbox here (bubblewrap missing): your code ran in a plain subprocess with limits.[/]")
+        console.print("No strong sandbox here (bubblewrap missing): your code ran in a plain subprocess with limits.", style="yellow")
     return result

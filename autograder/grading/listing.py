@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from autograder.context import CourseContext
+from autograder.terminal import make_console
 
 
 def checks_table(ctx: CourseContext, public: bool = False) -> Table:
@@ -22,7 +24,7 @@ def checks_table(ctx: CourseContext, public: bool = False) -> Table:
         for check in mine:
             table.add_row(part, check.meta.name, f"{check.course_points:g}", check.meta.visibility, ", ".join(check.parameters))
         total = sum(c.course_points for c in mine)
-        table.add_row(part, "[bold]total[/bold]", f"[bold]{total:g}[/bold] / {settings.points:g}", "", "", end_section=True)
+        table.add_row(part, Text("total", style="bold"), Text.assemble((f"{total:g}", "bold"), f" / {settings.points:g}"), "", "", end_section=True)
     return table
 
 
@@ -45,5 +47,5 @@ def fixtures_table(ctx: CourseContext) -> Table:
 
 
 def main(ctx: CourseContext, fixtures: bool, public: bool, console: Console | None = None) -> None:
-    console = console or Console()
+    console = console or make_console()
     console.print(fixtures_table(ctx) if fixtures else checks_table(ctx, public))

@@ -137,13 +137,20 @@ def test_release_is_generated_from_the_solutions(digits):
     assert "BEGIN SOLUTION" not in (digits.release_dir / "dense.py").read_text()
 
 
-def test_course_check_runs_the_public_checks_with_their_real_points(digits):
+def test_course_check_runs_the_public_checks_with_their_real_points(digits, tmp_path, capsys):
+    """The reference gets the public points, the stubs none. The stubs lie in a folder whose name
+    looks like rich markup ("[/draft]" once crashed `course check`, "[bold]" vanished from it)."""
     from autograder.grading import check
 
     result = check.main(digits, digits.solutions_dir, PROFILE)
     assert result.score == result.max_score == pytest.approx(32.0)
-    stubs = check.main(digits, digits.release_dir, PROFILE)
+    folder = tmp_path / "lab[/draft] [bold]"
+    shutil.copytree(digits.release_dir, folder)
+    capsys.readouterr()
+    stubs = check.main(digits, folder, PROFILE)
     assert stubs.score == 0
+    shown = " ".join(capsys.readouterr().out.replace("│", " ").split())
+    assert "lab[/draft] [bold]" in shown, shown[:2000]
 
 
 @pytest.mark.slow
