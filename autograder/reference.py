@@ -6,6 +6,7 @@ import platform
 import time
 
 from rich.console import Console
+from rich.text import Text
 
 from autograder.context import CourseContext
 from autograder.reports.tables import reference_table
@@ -46,7 +47,7 @@ def main(
     start = time.perf_counter()
     with console.status("Training the reference solution") as status:
         for result in runner.run_all(
-            only, progress=lambda step: status.update(f"Training: {definition.label(step)} ({name} profile)")
+            only, progress=lambda step: status.update(Text(f"Training: {definition.label(step)} ({name} profile)"))
         ):
             results.append(result)
             console.print(f"  {definition.label(result.name):42s} accuracy {result.accuracy:.3f}  ({result.seconds:.0f} s)")

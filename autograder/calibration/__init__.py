@@ -8,6 +8,7 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from autograder.calibration.thresholds import Calibration, Threshold, derive_threshold
 from autograder.config import Profile
@@ -84,9 +85,9 @@ def _train_seeds(ctx, profile, seeds, console, label):
     sizes: dict[str, int] = {}  # hidden-test images each run was measured on
     for i, seed in enumerate(seeds, start=1):
         runner = definition.reference_runner(lab, profile, load, weights, seed=seed)
-        with console.status(f"{label}: seed {seed} ({i}/{len(seeds)})") as status:
+        with console.status(Text(f"{label}: seed {seed} ({i}/{len(seeds)})")) as status:  # Text: a str would be markup
             for result in runner.run_all(
-                graded, progress=lambda step: status.update(f"{label}: seed {seed} ({i}/{len(seeds)}): {definition.label(step)}")
+                graded, progress=lambda step: status.update(Text(f"{label}: seed {seed} ({i}/{len(seeds)}): {definition.label(step)}"))
             ):
                 accuracies[result.name].append(result.accuracy)
                 sizes[result.name] = len(result.labels) if result.labels is not None else 0

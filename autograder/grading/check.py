@@ -13,6 +13,7 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from autograder.context import CourseContext
 from autograder.grading.result import SubmissionResult
@@ -81,7 +82,7 @@ def main(
     if quiet or not console.is_terminal:
         result = grader.grade(Path(folder))
     else:
-        with console.status(f"Running the public checks on {folder} (profile {profile!r})"):
+        with console.status(Text(f"Running the public checks on {folder} (profile {profile!r})")):  # a str would be markup
             result = grader.grade(Path(folder))
     if quiet:
         return result

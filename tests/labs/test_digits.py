@@ -140,17 +140,23 @@ def test_release_is_generated_from_the_solutions(digits):
 def test_course_check_runs_the_public_checks_with_their_real_points(digits, tmp_path, capsys):
     """The reference gets the public points, the stubs none. The stubs lie in a folder whose name
     looks like rich markup ("[/draft]" once crashed `course check`, "[bold]" vanished from it)."""
-    from autograder.grading import check
+    import io
 
-    result = check.main(digits, digits.solutions_dir, PROFILE)
-    assert result.score == result.max_score == pytest.approx(32.0)
-    folder = tmp_path / "lab[/draft] [bold]"
-    shutil.copytree(digits.release_dir, folder)
+    from autograder.grading import check
+    from autograder.terminal import make_console
+
+    solved, unsolved = tmp_path / "solved[/draft] [bold]", tmp_path / "lab[/draft] [bold]"
+    shutil.copytree(digits.solutions_dir, solved)
+    shutil.copytree(digits.release_dir, unsolved)
     capsys.readouterr()
-    stubs = check.main(digits, folder, PROFILE)
-    assert stubs.score == 0
+    result = check.main(digits, solved, PROFILE)  # as in a log: a line per check
+    assert result.score == result.max_score == pytest.approx(32.0)
     shown = " ".join(capsys.readouterr().out.replace("│", " ").split())
-    assert "lab[/draft] [bold]" in shown, shown[:2000]
+    assert "solved[/draft] [bold]" in shown, shown[:2000]
+    terminal = io.StringIO()  # as on a terminal: a spinner
+    stubs = check.main(digits, unsolved, PROFILE, console=make_console(file=terminal, force_terminal=True, width=300))
+    assert stubs.score == 0
+    assert "lab[/draft] [bold]" in terminal.getvalue(), terminal.getvalue()[:2000]
 
 
 @pytest.mark.slow
