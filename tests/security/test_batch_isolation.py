@@ -180,21 +180,20 @@ def options(ctx, out: Path, **kw) -> BatchOptions:
                         weights_dir=str(loc.weights_dir), cache_dir=str(loc.cache_dir), **kw)
 
 
-def _cmdline(pid: str) -> str:
+def _argv(pid: str) -> list[str]:
+    """The process's argv from /proc (empty once it is gone)."""
     try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode("utf-8", "replace")
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
-        return ""
+        return []
+    return raw.decode("utf-8", "replace").split("\0")[:-1]  # each argument ends with a NUL
 
 
 def _module(pid: str) -> str:
     """The module a Python process runs with `-m` (its real argv, not a substring of it: the root
     trampoline that starts a grading child carries the child's argv inside its own JSON argument)."""
-    try:
-        argv = Path(f"/proc/{pid}/cmdline").read_bytes().decode("utf-8", "replace").split("\0")
-    except OSError:
-        return ""
-    if not Path(argv[0]).name.startswith("python"):
+    argv = _argv(pid)
+    if not argv or not Path(argv[0]).name.startswith("python"):
         return ""
     for i, arg in enumerate(argv[1:-1], start=1):
         if arg == "-m":
@@ -412,7 +411,7 @@ def test_child_limits_and_failures_cost_one_submission(ctx, tmp_path, grader):
         assert child.process is None and len(family) > 1  # the child and the sandboxes it had started
         time.sleep(0.5)
         left = [pid for pid in family if Path(f"/proc/{pid}").exists() and Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"]
-        assert not left, [_cmdline(str(pid)) for pid in left]
+        assert not left, [" ".join(_argv(str(pid))) for pid in left]
     finally:
         pool.close()
     # A memory cap below what a grader needs: the child is stopped, and the batch says why.
